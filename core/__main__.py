@@ -1,0 +1,5 @@
+"""``python -m automl_gpt``: the same as the ``automl-gpt`` command."""
+
+from automl_gpt.cli import main
+
+main()

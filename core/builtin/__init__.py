@@ -1,0 +1,1 @@
+"""Built-in plugins: the default implementations of the non-backend hooks, overridable by any plugin."""

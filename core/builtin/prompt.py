@@ -1,0 +1,169 @@
+"""Default ``build_prompt``: the paper's fixed-format paragraph.
+
+"Assume we have <data card>; we adopt <model card>; <constraints>; <experience>; <feedback>. Please give the
+data processing, model architecture, hyper-parameters and the training log you predict." The same template
+serves every task. The output is deterministic: the same context always gives the same text (numbers are
+printed with 4 significant digits, parameters in declaration order), so prompts can be cached and
+golden-tested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from automl_gpt.cards import DataCard, ModelCard
+from automl_gpt.hookspecs import hookimpl
+from automl_gpt.planning import Experience, PastTrial, PlanningContext
+from automl_gpt.training import Objective, TrialState
+
+MAX_FEEDBACK_TRIALS = 8
+MAX_EXPERIENCE = 3
+
+
+@hookimpl(trylast=True)
+def build_prompt(context: PlanningContext, n_candidates: int) -> str:
+    sections = [
+        data_card_sentence(context.data_card),
+        model_card_sentence(context.model_card, context),
+        constraints_sentence(context),
+        experience_sentence(context.experience),
+        feedback_sentence(context.history, context.objective),
+        request_sentence(context, n_candidates),
+    ]
+    return "\n".join(section for section in sections if section)
+
+
+def data_card_sentence(card: DataCard) -> str:
+    """'Assume we have ...': the data card as one sentence-paragraph."""
+    parts = [f'Assume we have the dataset "{card.name}" for {_task_phrase(card)}']
+    shape = []
+    if card.n_rows is not None:
+        shape.append(f"{card.n_rows} rows")
+    if card.n_features is not None:
+        shape.append(f"{card.n_features} features")
+    if card.columns:
+        kinds: dict[str, int] = {}
+        for info in card.columns.values():
+            kinds[info.type] = kinds.get(info.type, 0) + 1
+        kinds_text = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+        shape.append(f"columns: {kinds_text}")
+        missing = {name: info.missing for name, info in card.columns.items() if info.missing}
+        if missing:
+            shape.append("missing values in " + ", ".join(f"{n} ({m})" for n, m in missing.items()))
+    if shape:
+        parts.append("with " + "; ".join(shape))
+    if card.target:
+        parts.append(f'the target column is "{card.target}"')
+    if card.label_space:
+        parts.append("the label space is " + ", ".join(str(label) for label in card.label_space))
+    if card.class_balance:
+        parts.append("class balance " + ", ".join(f"{k} {_num(v)}" for k, v in card.class_balance.items()))
+    if card.metric:
+        parts.append(f"the evaluation metric is {card.metric}")
+    sentence = "; ".join(parts) + "."
+    if card.description:
+        sentence += f" Description: {card.description.strip()}"
+    return sentence
+
+
+def model_card_sentence(card: ModelCard, context: PlanningContext) -> str:
+    """'We adopt ...': the model card, with its typed search space by stage."""
+    text = f'We adopt the model "{card.name}"'
+    if card.architecture:
+        text += f" ({card.architecture})"
+    text += f", trained by the {card.backend} backend."
+    if card.description:
+        text += f" {card.description.strip()}"
+    lines = [text, "Its search space, by stage:"]
+    lines.extend(f"- {line}" for line in context.space.describe().splitlines())
+    return "\n".join(lines)
+
+
+def constraints_sentence(context: PlanningContext) -> str:
+    """The user's constraints and the objective."""
+    objective = context.objective
+    parts = [f"We {objective.direction} the validation {objective.metric}"]
+    for key, value in sorted(context.constraints.items()):
+        parts.append(f"{key.replace('_', ' ')} {_value(value)}")
+    return "Constraints: " + "; ".join(parts) + "."
+
+
+def experience_sentence(experience: Iterable[Experience]) -> str:
+    """Similar datasets seen before and the configurations that worked on them."""
+    items = list(experience)[:MAX_EXPERIENCE]
+    if not items:
+        return ""
+    lines = ["Experience from similar datasets:"]
+    for item in items:
+        best = item.configs[0] if item.configs else {}
+        score = f", score {_num(item.scores[0])}" if item.scores else ""
+        lines.append(f'- "{item.dataset}" (similarity {_num(item.similarity)}{score}): {_config(best)}')
+    return "\n".join(lines)
+
+
+def feedback_sentence(history: Iterable[PastTrial], objective: Objective) -> str:
+    """A digest of the trials so far: configuration, predicted vs real objective, where the real log ended."""
+    trials = list(history)
+    if not trials:
+        return ""
+    ranked = sorted(trials, key=lambda t: _sort_key(t, objective))[:MAX_FEEDBACK_TRIALS]
+    lines = [f"Feedback from {len(trials)} real training runs so far (best first):"]
+    for trial in ranked:
+        result = trial.result
+        if result.state == TrialState.FAIL:
+            lines.append(f"- trial {trial.number}: {_config(trial.config)} -> FAILED: {result.error}")
+            continue
+        real = result.value(objective)
+        predicted = [p.final for p in trial.predictions if p.final is not None]
+        text = f"- trial {trial.number}: {_config(trial.config)} -> real validation {objective.metric} {_num(real)}"
+        if predicted:
+            text += f" (predicted {_num(predicted[0])})"
+        steps = result.log.curve("valid", objective.metric)
+        if steps:
+            text += f" after {steps[-1][0]} steps"
+        if result.state == TrialState.PRUNED:
+            text += ", stopped early"
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def request_sentence(context: PlanningContext, n_candidates: int) -> str:
+    """The fixed closing request of the paragraph."""
+    plural = "plans" if n_candidates != 1 else "plan"
+    return (
+        f"Please give {n_candidates} new {plural}, each with the data processing, the model architecture, the "
+        f"hyper-parameters and the training log you predict (validation {context.objective.metric} at a few "
+        "training steps), as JSON."
+    )
+
+
+def _task_phrase(card: DataCard) -> str:
+    return {
+        "binary": "binary classification",
+        "multiclass": "multi-class classification",
+        "regression": "regression",
+        "extractive_qa": "extractive question answering",
+        "object_detection": "object detection",
+    }[card.task]
+
+
+def _sort_key(trial: PastTrial, objective: Objective) -> tuple[int, float, int]:
+    value = trial.result.value(objective)
+    if value is None:
+        return (1, 0.0, trial.number)
+    return (0, value if objective.direction == "minimize" else -value, trial.number)
+
+
+def _config(config: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {_value(v)}" for k, v in config.items()) + "}"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return _num(value)
+    return str(value)
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"

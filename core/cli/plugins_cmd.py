@@ -1,0 +1,54 @@
+"""``automl-gpt plugins list|check``: what is installed, what it provides, and what is broken."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from automl_gpt.plugins import PluginRecord, get_plugin_manager
+
+
+@click.group()
+def plugins() -> None:
+    """Inspect installed plugins."""
+
+
+@plugins.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (public API).")
+@click.option("--all", "show_all", is_flag=True, help="Include the built-in default plugins.")
+def list_plugins(as_json: bool, show_all: bool) -> None:
+    """List plugins with their status, hooks and what they provide."""
+    records = [r for r in get_plugin_manager().plugin_records() if show_all or r.source != "builtin"]
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in records], indent=2))
+        return
+    rows = [(r.name, r.version or "-", r.status, _provides(r), r.error or "") for r in records]
+    headers = ("name", "version", "status", "provides", "note")
+    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers) - 1)]
+    for row in [headers, *rows]:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
+        click.echo("  ".join([*cells, str(row[-1])]).rstrip())
+
+
+@plugins.command("check")
+def check_plugins() -> None:
+    """Exit 1 when any plugin failed to load or has hook implementations that match no hook."""
+    manager = get_plugin_manager()
+    broken = [r for r in manager.plugin_records() if r.status == "error"]
+    pending = manager.check_pending()
+    for record in broken:
+        click.echo(f"broken: {record.name}: {record.error}", err=True)
+    for problem in pending:
+        click.echo(f"unknown hook: {problem}", err=True)
+    if broken or pending:
+        raise SystemExit(1)
+    click.echo(f"ok: {len(manager.records)} plugins loaded without errors")
+
+
+def _provides(record: PluginRecord) -> str:
+    names = []
+    for kind, items in record.provides.items():
+        label = "backend" if kind == "backends" else "llm"
+        names.extend(f"{label}:{item['name']}" for item in items)
+    return ", ".join(names) or "-"

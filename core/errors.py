@@ -1,0 +1,102 @@
+"""One exception hierarchy for automl-gpt.
+
+Every error a user can cause or fix derives from :class:`AutomlGptError`. The CLI turns it into one line
+(``error: <message>``) and exit code 2 (usage and input errors) or 1 (runtime failures); ``--debug`` or
+``AUTOML_GPT_DEBUG=1`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class AutomlGptError(Exception):
+    """Base class of every error automl-gpt reports to a user."""
+
+    exit_code = 1
+
+
+class UsageError(AutomlGptError):
+    """A bad option, an unknown name or an input the user must change before any work starts."""
+
+    exit_code = 2
+
+
+class CardError(UsageError):
+    """A data or model card that cannot be used: names the file, the field, the line if known, and the fix."""
+
+    def __init__(
+        self,
+        path: str | Path | None,
+        message: str,
+        *,
+        field: str | None = None,
+        line: int | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.path = str(path) if path is not None else None
+        self.field = field
+        self.line = line
+        self.fix = fix
+        where = self.path or "<card>"
+        if line is not None:
+            where += f":{line}"
+        parts = [where]
+        if field:
+            parts.append(f"field '{field}'")
+        text = ": ".join(parts) + f": {message}"
+        if fix:
+            text += f" ({fix})"
+        super().__init__(text)
+
+
+class PluginError(AutomlGptError):
+    """A plugin failed to load, or a hook implementation raised."""
+
+
+class UnknownNameError(UsageError):
+    """A backend, model, provider or planner name that no loaded plugin provides."""
+
+
+class SearchSpaceError(UsageError):
+    """A search space declaration or a configuration that does not fit its space."""
+
+
+class LLMError(AutomlGptError):
+    """An LLM provider call failed. ``retryable`` says whether a retry with back-off may help."""
+
+    retryable = False
+
+
+class LLMAuthError(LLMError):
+    """The provider refused the credentials (HTTP 401/403). Fix the key; retrying will not help."""
+
+
+class LLMRateLimitError(LLMError):
+    """The provider asked us to slow down (HTTP 429)."""
+
+    retryable = True
+
+
+class LLMServerError(LLMError):
+    """The provider failed (HTTP 5xx, connection refused or reset)."""
+
+    retryable = True
+
+
+class LLMTimeoutError(LLMError):
+    """The provider did not answer within the timeout."""
+
+    retryable = True
+
+
+class LLMOutputError(LLMError):
+    """The model's answer could not be parsed or validated against the requested schema."""
+
+
+class TrainingError(AutomlGptError):
+    """A trial failed for a reason that belongs in its FAILED record (crash, out of memory, bad config)."""
+
+
+class DataError(UsageError):
+    """Data files that do not match their card (missing column, one-class target, empty file...)."""

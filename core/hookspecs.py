@@ -1,0 +1,88 @@
+"""Every hook automl-gpt calls. Plugins implement them with ``@automl_gpt.hookimpl``.
+
+Two registration hooks fill the registries (LLM providers, task backends); five dispatch hooks do the work of
+an experiment. The non-backend dispatch hooks have default implementations in :mod:`automl_gpt.builtin`, which
+a plugin overrides by answering first (``tryfirst=True``) or wraps (``wrapper=True``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from automl_gpt.cards import DataCard, ModelCard
+    from automl_gpt.llm import LLMProvider
+    from automl_gpt.planning import Candidate, Planner, PlanningContext, Prediction
+    from automl_gpt.training import Backend, TrainingRequest, TrialResult
+
+PROJECT_NAME = "automl_gpt"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_llm_providers(register: Callable[[LLMProvider], None]) -> None:
+    """Register LLM providers by calling ``register(provider)`` once per provider.
+
+    Called once per process, when the provider registry is first needed (``--llm``, ``plugins list``).
+    Providers must not import their SDK here; they report availability through ``provider.requirements``.
+    """
+
+
+@hookspec
+def register_backends(register: Callable[[Backend], None]) -> None:
+    """Register task backends by calling ``register(backend)`` once per backend.
+
+    Called once per process, when the backend registry is first needed. Backends must not import their ML
+    library here; they report availability through ``backend.requirements``.
+    """
+
+
+@hookspec(firstresult=True)
+def parse_card(path: Path, data: dict[str, Any], kind: str) -> DataCard | ModelCard | None:
+    """Turn a card file's parsed mapping into a card.
+
+    Called by the core for every card it reads; ``kind`` is ``"data"`` or ``"model"``. Return None to let the
+    next implementation (finally the built-in schema) answer. Raise :class:`~automl_gpt.errors.CardError` for
+    a card you recognise but cannot accept.
+    """
+
+
+@hookspec(firstresult=True)
+def build_prompt(context: PlanningContext, n_candidates: int) -> str | None:
+    """Compose the fixed-format prompt paragraph asking the LLM for ``n_candidates`` staged plans.
+
+    Called by the LLM planner (and ``automl-gpt prompt``) each round. The built-in answer fuses the data card,
+    model card, constraints, experience and feedback in the paper's fixed format; return None to defer to it.
+    """
+
+
+@hookspec(firstresult=True)
+def plan_trials(name: str, context: PlanningContext) -> Planner | None:
+    """Return the planner called ``name`` (``llm``, ``random``, ``tpe``, ``default``...) for this context.
+
+    Called once per run. Return None when ``name`` is not yours; the core reports an unknown planner when no
+    implementation answers.
+    """
+
+
+@hookspec(firstresult=True)
+def run_training(backend: Backend, request: TrainingRequest) -> TrialResult | None:
+    """Train one configuration for real and return its result.
+
+    Called by the run loop once per trial. The built-in answer calls ``backend.train(request)``; a plugin may
+    answer first to run training elsewhere (a cluster, a container), or return None to defer.
+    """
+
+
+@hookspec
+def predict_training_log(candidate: Candidate, context: PlanningContext) -> Prediction | None:
+    """Predict the training log and final validation objective of a candidate before it trains.
+
+    Called by the run loop for each candidate; every implementation that returns a :class:`Prediction` is
+    stored and scored against the real log in the report. Return None when you cannot predict.
+    """

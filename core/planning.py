@@ -1,0 +1,97 @@
+"""Planning types: candidates, the ask/tell planner protocol, and what prompts and predictors see.
+
+Every planner (``llm``, ``random``, ``tpe``, ``default``, or a plugin's) speaks the same ask/tell protocol, like
+Optuna's: :meth:`Planner.ask` hands out up to ``n`` candidate configurations, :meth:`Planner.tell` takes back the
+real result of one. The run loop never knows which planner it drives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from automl_gpt.cards import DataCard, ModelCard
+from automl_gpt.search_space import SearchSpace
+from automl_gpt.training import Objective, TrainingLog, TrialResult
+
+
+@dataclass
+class Prediction:
+    """A predicted training log and final validation objective for one candidate, from one predictor."""
+
+    predictor: str
+    final: float | None
+    log: TrainingLog = field(default_factory=TrainingLog)
+
+
+@dataclass
+class Candidate:
+    """A configuration to train, where it came from, why, and what it is predicted to do.
+
+    ``config`` is the full configuration (data-processing choices and hyper-parameters) already validated
+    against the search space; ``repairs`` lists what validation had to change in what the planner proposed.
+    """
+
+    config: dict[str, Any]
+    source: str
+    rationale: str = ""
+    predictions: list[Prediction] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+    prompt: str | None = None
+    raw_response: str | None = None
+
+    def prediction(self, predictor: str) -> Prediction | None:
+        return next((p for p in self.predictions if p.predictor == predictor), None)
+
+
+@dataclass
+class PastTrial:
+    """A finished trial as planners, prompts and predictors see it."""
+
+    number: int
+    config: dict[str, Any]
+    result: TrialResult
+    predictions: list[Prediction] = field(default_factory=list)
+
+
+@dataclass
+class Experience:
+    """A similar past dataset and the configurations that worked on it (for warm starts and few-shot prompts)."""
+
+    dataset: str
+    similarity: float
+    configs: list[dict[str, Any]]
+    scores: list[float] = field(default_factory=list)
+    description: str = ""
+
+
+@dataclass
+class PlanningContext:
+    """Everything a planner, a prompt builder or a predictor may use.
+
+    ``history`` grows as trials finish; ``constraints`` holds what the user asked for (``budget``, ``metric``,
+    ``time_budget_s``...); ``experience`` holds similar past datasets.
+    """
+
+    data_card: DataCard
+    model_card: ModelCard
+    space: SearchSpace
+    objective: Objective
+    seed: int = 0
+    constraints: dict[str, Any] = field(default_factory=dict)
+    experience: list[Experience] = field(default_factory=list)
+    history: list[PastTrial] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class Planner:
+    """The ask/tell protocol every planner implements."""
+
+    name: str = ""
+
+    def ask(self, n: int) -> list[Candidate]:
+        """Up to ``n`` new candidates (fewer, or none, when the planner has nothing new to offer)."""
+        raise NotImplementedError
+
+    def tell(self, candidate: Candidate, result: TrialResult) -> None:
+        """The real outcome of a candidate the planner handed out (or one a warm start enqueued)."""

@@ -1,0 +1,255 @@
+"""Finding, loading and listing plugins.
+
+Plugins are ordinary packages that declare an entry point in the ``automl_gpt`` group; first-party plugins
+are found exactly the same way. Each entry point loads on its own: one that fails to import is recorded with its
+error and shown by ``plugins list``, and never breaks the CLI.
+
+Environment switches:
+
+``AUTOML_GPT_LOAD_PLUGINS``
+    Comma-separated entry-point names to load; all others are skipped. Empty string loads none.
+``AUTOML_GPT_BLOCK_PLUGINS``
+    Comma-separated entry-point names never to load.
+``AUTOML_GPT_TRACE_PLUGINS``
+    ``1`` prints every hook call and result to stderr.
+``AUTOML_GPT_STRICT_PLUGINS``
+    ``1`` turns plugin load errors and unknown hook implementations into failures (for CI).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from types import ModuleType
+from typing import Any, TypeVar
+
+import pluggy
+
+from automl_gpt import hookspecs
+from automl_gpt.errors import PluginError, UnknownNameError
+from automl_gpt.llm import LLMProvider
+from automl_gpt.requirements import Requirements
+from automl_gpt.training import Backend
+
+ENTRY_POINT_GROUP = "automl_gpt"
+BUILTIN_MODULES = (
+    "automl_gpt.builtin.cards",
+    "automl_gpt.builtin.prompt",
+    "automl_gpt.builtin.planners",
+    "automl_gpt.builtin.predictors",
+    "automl_gpt.builtin.training",
+)
+
+T = TypeVar("T", Backend, LLMProvider)
+
+
+@dataclass
+class PluginRecord:
+    """What ``plugins list --json`` reports about one plugin (public API: add keys, never rename them)."""
+
+    name: str
+    module: str
+    source: str
+    version: str | None = None
+    status: str = "loaded"
+    error: str | None = None
+    install_hint: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    provides: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class PluginManager:
+    """A pluggy manager with automl-gpt's hook specs, resilient loading and the two registries."""
+
+    def __init__(self, *, load_entry_points: bool = True, builtins: bool = True) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.records: dict[str, PluginRecord] = {}
+        self._backends: dict[str, Backend] | None = None
+        self._providers: dict[str, LLMProvider] | None = None
+        self.strict = _flag("AUTOML_GPT_STRICT_PLUGINS")
+        if _flag("AUTOML_GPT_TRACE_PLUGINS"):
+            self.pm.trace.root.setwriter(sys.stderr.write)
+            self.pm.enable_tracing()
+        if builtins:
+            for module_name in BUILTIN_MODULES:
+                self.register_module(importlib.import_module(module_name), source="builtin")
+        if load_entry_points:
+            self.load_entry_points()
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def register_module(self, module: ModuleType | object, *, name: str | None = None, source: str = "in-process",
+                        version: str | None = None) -> PluginRecord:
+        """Register an already imported plugin object (a module, or any object with hook implementations)."""
+        name = name or getattr(module, "__name__", type(module).__name__)
+        record = PluginRecord(name=name, module=getattr(module, "__name__", name), source=source, version=version)
+        try:
+            self.pm.register(module, name=name)
+        except Exception as exc:  # pluggy raises ValueError/PluginValidationError on bad impls
+            self._fail(record, exc)
+            return record
+        self._fill(record, module)
+        self.records[name] = record
+        self._backends = self._providers = None
+        return record
+
+    def load_entry_points(self) -> None:
+        """Load every entry point of the ``automl_gpt`` group, each on its own, honouring the switches."""
+        selected = _names("AUTOML_GPT_LOAD_PLUGINS")
+        blocked = _names("AUTOML_GPT_BLOCK_PLUGINS") or set()
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if ep.name in self.records:
+                continue
+            record = PluginRecord(name=ep.name, module=ep.value, source="entry point", version=_version(ep))
+            if (selected is not None and ep.name not in selected) or ep.name in blocked:
+                record.status = "blocked"
+                self.records[ep.name] = record
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:
+                self._fail(record, exc)
+                continue
+            loaded = self.register_module(module, name=ep.name, source="entry point", version=record.version)
+            loaded.module = ep.value
+
+    def check_pending(self) -> list[str]:
+        """Names of hook implementations that match no hook spec (typos); raises in strict mode."""
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            if self.strict:
+                raise PluginError(str(exc)) from None
+            return [str(exc)]
+        return []
+
+    # -- registries -------------------------------------------------------------------------------------
+
+    def backends(self) -> dict[str, Backend]:
+        """Every registered backend by name, available or not."""
+        if self._backends is None:
+            self._backends = self._collect("register_backends", Backend)
+        return self._backends
+
+    def providers(self) -> dict[str, LLMProvider]:
+        """Every registered LLM provider by name, available or not."""
+        if self._providers is None:
+            self._providers = self._collect("register_llm_providers", LLMProvider)
+        return self._providers
+
+    def backend(self, name: str) -> Backend:
+        """A backend by name, or a clear error naming the known ones and the install hint."""
+        return _lookup(self.backends(), name, "backend")
+
+    def provider(self, name: str) -> LLMProvider:
+        """An LLM provider by name, or a clear error naming the known ones and the install hint."""
+        return _lookup(self.providers(), name, "LLM provider")
+
+    def plugin_records(self) -> list[PluginRecord]:
+        """All plugins with what they provide; forces both registries so load errors show up."""
+        self.backends()
+        self.providers()
+        return sorted(self.records.values(), key=lambda r: (r.source != "builtin", r.name))
+
+    # -- internals --------------------------------------------------------------------------------------
+
+    def _collect(self, hook_name: str, kind: type[T]) -> dict[str, T]:
+        registry: dict[str, T] = {}
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            record = self.records.get(impl.plugin_name)
+            found: list[T] = []
+
+            def register(item: T, _found: list[T] = found) -> None:
+                if not isinstance(item, kind):
+                    raise PluginError(f"registered {item!r}, which is not a {kind.__name__}")
+                _found.append(item)
+
+            try:
+                impl.function(register=register)
+            except Exception as exc:
+                if record is not None:
+                    self._fail(record, exc, during=hook_name)
+                    continue
+                raise
+            for item in found:
+                registry[item.name] = item
+            if record is not None:
+                key = "backends" if kind is Backend else "llm_providers"
+                record.provides[key] = [item.describe() for item in found]
+                hints = [item.requirements.reason for item in found if not item.requirements.available]
+                if hints and record.status == "loaded":
+                    record.status = "unavailable"
+                    record.error = hints[0]
+                    record.install_hint = found[0].requirements.install_hint
+        return registry
+
+    def _fill(self, record: PluginRecord, module: object) -> None:
+        record.hooks = sorted(caller.name for caller in self.pm.get_hookcallers(module) or [])
+        requirements = getattr(module, "requirements", None)
+        if isinstance(requirements, Requirements) and not requirements.available:
+            record.status = "unavailable"
+            record.error = requirements.reason
+            record.install_hint = requirements.install_hint
+
+    def _fail(self, record: PluginRecord, exc: BaseException, during: str = "import") -> None:
+        record.status = "error"
+        record.error = f"{during} failed: {type(exc).__name__}: {exc}"
+        self.records[record.name] = record
+        if self.strict:
+            raise PluginError(f"plugin '{record.name}': {record.error}") from exc
+        if _flag("AUTOML_GPT_DEBUG"):
+            traceback.print_exception(exc, file=sys.stderr)
+
+
+_manager: PluginManager | None = None
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process-wide plugin manager, created (and plugins loaded) on first use."""
+    global _manager
+    if _manager is None:
+        _manager = PluginManager()
+    return _manager
+
+
+def set_plugin_manager(manager: PluginManager | None) -> None:
+    """Replace the process-wide manager (tests use this to load plugins in-process)."""
+    global _manager
+    _manager = manager
+
+
+def _lookup(registry: dict[str, T], name: str, what: str) -> T:
+    if name not in registry:
+        known = ", ".join(sorted(registry)) or "none"
+        raise UnknownNameError(f"unknown {what} '{name}' (known: {known}; see 'automl-gpt plugins list')")
+    item = registry[name]
+    if not item.requirements.available:
+        raise UnknownNameError(f"{what} '{name}' is unavailable: {item.requirements.reason}")
+    return item
+
+
+def _names(variable: str) -> set[str] | None:
+    value = os.environ.get(variable)
+    if value is None:
+        return None
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+def _flag(variable: str) -> bool:
+    return os.environ.get(variable, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _version(ep: EntryPoint) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return dist.version if dist is not None else None
+
