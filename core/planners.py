@@ -66,7 +66,9 @@ class TPEPlanner(Planner):
         self.context = context
         self.source = source
         self._distributions = context.space.to_optuna()
-        sampler = optuna.samplers.TPESampler(seed=context.seed, n_startup_trials=startup_trials, multivariate=True,
+        # A resumed run must not replay the random start-up stream of the first session: offset the seed.
+        sampler = optuna.samplers.TPESampler(seed=context.seed + len(context.history),
+                                             n_startup_trials=startup_trials, multivariate=True,
                                              group=True, constant_liar=True)
         direction = context.objective.direction
         self._study = optuna.create_study(direction=direction, sampler=sampler)

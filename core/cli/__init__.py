@@ -29,7 +29,6 @@ COMMANDS = {
     "plan": "automl_gpt.cli.run_cmd:plan",
     "runs": "automl_gpt.cli.runs_cmd:runs",
     "report": "automl_gpt.cli.runs_cmd:report",
-    "worker": "automl_gpt.cli.run_cmd:worker",
     "experience": "automl_gpt.cli.experience_cmd:experience",
 }
 

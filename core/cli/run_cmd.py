@@ -1,0 +1,152 @@
+"""``automl-gpt run`` and ``automl-gpt plan``: the main job, and the paper's predict-only mode."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+from automl_gpt.errors import UsageError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
+
+
+def parse_duration(text: str | None) -> float | None:
+    """'90', '90s', '20m', '1.5h' -> seconds."""
+    if text is None:
+        return None
+    match = _DURATION.match(text)
+    if not match:
+        raise UsageError(f"bad duration '{text}': write e.g. 90s, 20m or 1.5h")
+    value, unit = float(match.group(1)), match.group(2) or "s"
+    return value * {"s": 1, "m": 60, "h": 3600}[unit]
+
+
+def parse_limits(items: tuple[str, ...]) -> dict[str, Any]:
+    """``--limit max_rows=2000`` pairs -> dict with numbers parsed."""
+    limits: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"bad --limit '{item}': write NAME=VALUE, e.g. max_rows=2000")
+        try:
+            limits[key] = json.loads(value)
+        except json.JSONDecodeError:
+            limits[key] = value
+    return limits
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+
+
+@click.command()
+@click.argument("card", required=False, type=click.Path(path_type=Path))
+@click.option("--budget", type=int, default=30, show_default=True, help="Number of training runs (trials).")
+@click.option("--time-budget", default=None, help="Stop after this much wall time (e.g. 20m).")
+@click.option("--planner", default="llm", show_default=True, help="llm, tpe, random, default, transfer, or a plugin's.")
+@click.option("--llm", "llm_spec", default="local", show_default=True,
+              help="LLM provider[:model], e.g. local, local:/path/model.gguf, openai:gpt-4o-mini.")
+@click.option("--backend", default=None, help="Backend name (default: the first that supports the card's task).")
+@click.option("--model", default=None, help="Model card name or file (default: the backend's first).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
+@click.option("--batch-size", type=int, default=2, show_default=True, help="Candidates per planning round.")
+@click.option("--max-failures", type=int, default=5, show_default=True, help="Stop after this many failures in a row.")
+@click.option("--trial-timeout", default=None, help="Fail a trial that runs longer than this (e.g. 5m).")
+@click.option("--limit", "limit_items", multiple=True, help="Backend budget cap NAME=VALUE (e.g. max_rows=5000).")
+@click.option("--no-prune", is_flag=True, help="Never stop a trial early.")
+@click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")
+@click.option("--storage", default=None, help="Optuna storage URL (default: SQLite in the run folder).")
+@click.option("--study", "study_name", default=None, help="Study name in the storage.")
+@click.option("--resume", "resume_folder", type=click.Path(path_type=Path), default=None,
+              help="Continue a stopped run from its folder.")
+def run(card: Path | None, budget: int, time_budget: str | None, planner: str, llm_spec: str, backend: str | None,
+        model: str | None, seed: int, out: Path, batch_size: int, max_failures: int, trial_timeout: str | None,
+        limit_items: tuple[str, ...], no_prune: bool, no_cache: bool, storage: str | None, study_name: str | None,
+        resume_folder: Path | None) -> None:
+    """Plan, predict, train for real and report, on the data card CARD."""
+    from automl_gpt import loop
+
+    _logging()
+    if resume_folder is not None:
+        result = loop.resume(resume_folder)
+    else:
+        if card is None:
+            raise UsageError("missing CARD: pass a data card file, or --resume RUN_FOLDER")
+        result = loop.run(
+            card, backend=backend, model=model, planner=planner, llm=llm_spec, budget=budget,
+            time_budget_s=parse_duration(time_budget), seed=seed, out=out, batch_size=batch_size,
+            max_failures=max_failures, trial_timeout_s=parse_duration(trial_timeout),
+            limits=parse_limits(limit_items), prune=not no_prune, llm_cache=not no_cache, storage=storage,
+            study_name=study_name,
+        )
+    summary = result.summary
+    best = summary.get("best")
+    click.echo(f"run {result.run_id}: {summary['trials']['total']} trials in {result.folder}")
+    if best:
+        metric = summary["objective"]["metric"]
+        test = {k: v for k, v in best["metrics"].items() if k.startswith("test/")}
+        extra = ", ".join(f"{k} {v:.4g}" for k, v in sorted(test.items()))
+        click.echo(f"best: trial #{best['trial']} valid {metric} {best['value']:.4g}" + (f"; {extra}" if extra else ""))
+        click.echo(f"config: {json.dumps(best['config'])}")
+    click.echo(f"report: {result.folder / 'report.html'}")
+
+
+@click.command()
+@click.argument("card", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Accepted for clarity: plan never trains (the paper's mode).")
+@click.option("--n", "n_plans", type=int, default=3, show_default=True, help="Number of plans to ask for.")
+@click.option("--llm", "llm_spec", default="local", show_default=True)
+@click.option("--backend", default=None)
+@click.option("--model", default=None)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-cache", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print plans as JSON.")
+def plan(card: Path, dry_run: bool, n_plans: int, llm_spec: str, backend: str | None, model: str | None, seed: int,
+         no_cache: bool, as_json: bool) -> None:
+    """Print the prompt paragraph, the LLM's validated plans and their predicted training logs; train nothing."""
+    from automl_gpt.llm_planner import LLMPlanner
+    from automl_gpt.loop import prepare
+    from automl_gpt.plugins import get_plugin_manager
+
+    _logging()
+    experiment = prepare(card, backend=backend, model=model, seed=seed, options={"llm": llm_spec,
+                                                                                  "llm_cache": not no_cache})
+    prompt = get_plugin_manager().hook.build_prompt(context=experiment.context, n_candidates=n_plans)
+    planner = LLMPlanner(experiment.context, start_with_default=False)
+    candidates = planner.ask(n_plans)
+    metric = experiment.context.objective.metric
+    if as_json:
+        click.echo(json.dumps({"prompt": prompt, "plans": [_plan_dict(c) for c in candidates],
+                               "stats": planner.stats()}, indent=2))
+        return
+    click.echo("== prompt paragraph ==")
+    click.echo(prompt)
+    for index, candidate in enumerate(candidates, start=1):
+        click.echo(f"\n== plan {index} (from {candidate.source}) ==")
+        for stage, names in experiment.context.space.by_stage().items():
+            values = {n: candidate.config[n] for n in names if n in candidate.config}
+            if values:
+                click.echo(f"{stage}: {json.dumps(values)}")
+        if candidate.rationale:
+            click.echo(f"rationale: {candidate.rationale}")
+        for prediction in candidate.predictions:
+            curve = ", ".join(f"{step}%: {value:.4g}" for step, value in prediction.log.curve("valid", metric))
+            click.echo(f"predicted valid {metric} ({prediction.predictor}): {curve}")
+        if candidate.repairs:
+            click.echo("repaired: " + "; ".join(candidate.repairs))
+
+
+def _plan_dict(candidate: Any) -> dict[str, Any]:
+    return {
+        "source": candidate.source,
+        "config": candidate.config,
+        "rationale": candidate.rationale,
+        "repairs": candidate.repairs,
+        "predictions": [{"predictor": p.predictor, "final": p.final, "log": p.log.to_list()}
+                        for p in candidate.predictions],
+    }

@@ -1,0 +1,82 @@
+"""``automl-gpt runs list|show`` and ``automl-gpt report``: look at finished and running runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from automl_gpt.errors import UsageError
+from automl_gpt.run_store import SETTINGS_FILE, RunSettings
+
+RUNS_OPTION = click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+                           help="Folder holding the runs.")
+
+
+def find_run(name: str | Path, out: Path) -> Path:
+    """A run folder from a path, a run id under ``out``, or a unique prefix of one."""
+    path = Path(name)
+    if (path / SETTINGS_FILE).exists():
+        return path
+    matches = sorted(p for p in out.glob(f"{name}*") if (p / SETTINGS_FILE).exists()) if out.exists() else []
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise UsageError(f"no run '{name}' in {out} (see 'automl-gpt runs list --out {out}')")
+    raise UsageError(f"'{name}' matches {len(matches)} runs; give more of the id")
+
+
+@click.group()
+def runs() -> None:
+    """List and inspect runs."""
+
+
+@runs.command("list")
+@RUNS_OPTION
+def list_runs(out: Path) -> None:
+    """One line per run: id, planner, trials, best validation value."""
+    folders = sorted(p.parent for p in out.glob(f"*/{SETTINGS_FILE}")) if out.exists() else []
+    if not folders:
+        click.echo(f"no runs in {out}")
+        return
+    for folder in folders:
+        settings = RunSettings.load(folder)
+        summary = _summary(folder)
+        best = (summary or {}).get("best") or {}
+        trials = (summary or {}).get("trials", {}).get("total", "?")
+        value = f"{best['value']:.4g}" if best.get("value") is not None else "-"
+        click.echo(f"{settings.run_id}  planner={settings.planner}  trials={trials}/{settings.budget}  best={value}")
+
+
+@runs.command("show")
+@click.argument("run_name")
+@RUNS_OPTION
+def show_run(run_name: str, out: Path) -> None:
+    """The run's summary.json (or its settings when it has not finished)."""
+    folder = find_run(run_name, out)
+    summary = _summary(folder)
+    click.echo(json.dumps(summary if summary is not None else json.loads((folder / SETTINGS_FILE).read_text()),
+                          indent=2))
+
+
+@click.command()
+@click.argument("run_name")
+@RUNS_OPTION
+def report(run_name: str, out: Path) -> None:
+    """(Re)write report.html and summary.json of a run from its study."""
+    from automl_gpt.loop import prepare
+    from automl_gpt.report import write_report
+    from automl_gpt.run_store import RunStore
+
+    folder = find_run(run_name, out)
+    settings = RunSettings.load(folder)
+    experiment = prepare(settings.card, backend=settings.backend, model=settings.model, seed=settings.seed)
+    store = RunStore(folder, settings, experiment.context.space, experiment.context.objective.direction)
+    write_report(folder, store, experiment, settings)
+    click.echo(f"{folder / 'report.html'}")
+    click.echo(f"{folder / 'summary.json'}")
+
+
+def _summary(folder: Path) -> dict | None:  # type: ignore[type-arg]
+    path = folder / "summary.json"
+    return json.loads(path.read_text()) if path.exists() else None

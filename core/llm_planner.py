@@ -1,0 +1,235 @@
+"""The ``llm`` planner: the paper's method, with validation, ranking and a TPE safety net.
+
+Each round it builds the fixed-format prompt paragraph (``build_prompt`` hook: cards, constraints, experience and
+a digest of the real trials so far), asks the LLM for K staged plans (data processing, model, hyper-parameters)
+each with a predicted validation curve, as JSON constrained by a schema derived from the search space. Every plan
+is validated against the typed space (repaired or rejected, never executed), de-duplicated, ranked by predicted
+outcome, and the best are handed out. When the LLM fails, times out or proposes nothing valid, TPE fills the
+batch and the run goes on; :meth:`LLMPlanner.stats` counts how often.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Protocol
+
+from automl_gpt.errors import LLMError, SearchSpaceError
+from automl_gpt.llm import GenerationSettings, LLMResponse
+from automl_gpt.planners import TPEPlanner, config_key
+from automl_gpt.planning import Candidate, Planner, PlanningContext, Prediction
+from automl_gpt.surrogate import CURVE_POINTS, SurrogatePredictor
+from automl_gpt.training import LogRecord, TrainingLog, TrialResult
+
+logger = logging.getLogger("automl_gpt.planner")
+
+SYSTEM_PROMPT = (
+    "You are AutoML-GPT, an expert machine-learning engineer. You read a data card and a model card and plan "
+    "training runs: data processing, model architecture, hyper-parameters, and the training log you expect. "
+    "Answer only with JSON that matches the given schema. Use only values inside the stated ranges."
+)
+EXTRA_PLANS = 1
+
+
+class JSONClient(Protocol):
+    """What the planner needs from an LLM client (``automl_gpt.llm_client.LLMClient`` satisfies it)."""
+
+    def generate_json(self, prompt: str, schema: dict[str, Any], *, system: str | None = None,
+                      settings: GenerationSettings = ...) -> LLMResponse: ...
+
+
+def plan_schema(context: PlanningContext, n_plans: int) -> dict[str, Any]:
+    """The JSON schema of the LLM's answer: ``n_plans`` staged plans with a 4-point predicted curve."""
+    space_schema = context.space.json_schema()
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for stage, names in context.space.by_stage().items():
+        if not names:
+            continue
+        stage_required = [n for n in names if n in space_schema["required"]]
+        properties[stage] = {
+            "type": "object",
+            "properties": {n: space_schema["properties"][n] for n in names},
+            "required": stage_required,
+            "additionalProperties": False,
+        }
+        required.append(stage)
+    curve_key = f"predicted_valid_{context.objective.metric}"
+    properties[curve_key] = {"type": "array", "items": {"type": "number"}, "minItems": len(CURVE_POINTS),
+                             "maxItems": len(CURVE_POINTS)}
+    properties["rationale"] = {"type": "string", "maxLength": 160}
+    required += [curve_key, "rationale"]
+    plan = {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": {"plans": {"type": "array", "items": plan, "minItems": n_plans, "maxItems": n_plans}},
+        "required": ["plans"],
+        "additionalProperties": False,
+    }
+
+
+class LLMPlanner(Planner):
+    """Plans with an LLM; see the module docstring.
+
+    ``client`` defaults to the run's ``--llm`` provider. With ``start_with_default`` the first candidate of a
+    fresh run is the model card's defaults, the baseline every plan must beat (as TPE is seeded with it).
+    """
+
+    name = "llm"
+
+    def __init__(self, context: PlanningContext, client: JSONClient | None = None,
+                 settings: GenerationSettings | None = None, *, start_with_default: bool = True) -> None:
+        self.context = context
+        self._client = client
+        self.settings = settings or GenerationSettings(temperature=0.7, max_tokens=900, seed=context.seed)
+        self.fallback = TPEPlanner(context, seed_with_default=False, source="tpe-fallback")
+        self._default_given = not start_with_default or any(
+            t.config == context.space.defaults() for t in context.history)
+        self._round = len(context.history)
+        self._stats: dict[str, float] = {
+            "llm_calls": 0, "llm_seconds": 0.0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
+            "cache_hits": 0, "rounds": 0, "fallback_rounds": 0, "fallback_candidates": 0, "plans_proposed": 0,
+            "plans_rejected": 0, "plans_repaired": 0, "plans_duplicate": 0,
+        }
+
+    @property
+    def client(self) -> JSONClient:
+        if self._client is None:
+            from automl_gpt.llm_client import get_llm
+
+            self._client = get_llm(self.context.options.get("llm", "local"),
+                                   cache=bool(self.context.options.get("llm_cache", True)))
+        return self._client
+
+    def stats(self) -> dict[str, float]:
+        """Counters for the report: LLM calls, tokens, cost, cache hits, fallbacks, rejected plans."""
+        return dict(self._stats)
+
+    def ask(self, n: int) -> list[Candidate]:
+        if n <= 0:
+            return []
+        self._stats["rounds"] += 1
+        candidates: list[Candidate] = []
+        if not self._default_given:
+            self._default_given = True
+            candidates.append(Candidate(self.context.space.defaults(), source="default",
+                                        rationale="the model card's defaults: the baseline every plan must beat"))
+        wanted = n - len(candidates)
+        if wanted > 0:
+            ranked = self._rank(self._propose(wanted + EXTRA_PLANS))[:wanted]
+            if not ranked:
+                self._stats["fallback_rounds"] += 1
+            candidates.extend(ranked)
+        missing = n - len(candidates)
+        if missing > 0:
+            self._stats["fallback_candidates"] += missing
+            logger.warning("llm planner: %d of %d candidates came from TPE (the LLM gave too few valid plans)",
+                           missing, n)
+            candidates.extend(self.fallback.ask(missing))
+        return candidates
+
+    def tell(self, candidate: Candidate, result: TrialResult) -> None:
+        self.fallback.tell(candidate, result)
+
+    # -- one LLM round ----------------------------------------------------------------------------------
+
+    def _propose(self, k: int) -> list[Candidate]:
+        from automl_gpt.plugins import get_plugin_manager
+
+        prompt = get_plugin_manager().hook.build_prompt(context=self.context, n_candidates=k)
+        schema = plan_schema(self.context, k)
+        self._round += 1
+        settings = GenerationSettings(
+            temperature=self.settings.temperature, max_tokens=self.settings.max_tokens,
+            seed=(self.settings.seed or 0) + self._round, timeout_s=self.settings.timeout_s,
+        )
+        started = time.monotonic()
+        try:
+            response = self.client.generate_json(prompt, schema, system=SYSTEM_PROMPT, settings=settings)
+        except LLMError as exc:
+            logger.warning("llm planner: the LLM call failed (%s); TPE fills this round", exc)
+            return []
+        finally:
+            self._stats["llm_seconds"] += time.monotonic() - started
+        self._account(response)
+        plans = response.data.get("plans") if isinstance(response.data, dict) else None
+        if not isinstance(plans, list):
+            logger.warning("llm planner: the answer has no list of plans; TPE fills this round")
+            return []
+        candidates = []
+        seen = {config_key(t.config) for t in self.context.history}
+        for index, plan in enumerate(plans):
+            self._stats["plans_proposed"] += 1
+            candidate = self._validate(plan, index)
+            if candidate is None:
+                continue
+            key = config_key(candidate.config)
+            if key in seen:
+                self._stats["plans_duplicate"] += 1
+                continue
+            seen.add(key)
+            candidate.prompt = prompt
+            candidate.raw_response = response.text
+            candidates.append(candidate)
+        return candidates
+
+    def _validate(self, plan: Any, index: int) -> Candidate | None:
+        """A plan as a candidate inside the space, or None (logged) when it cannot be repaired."""
+        if not isinstance(plan, dict):
+            self._reject(index, "not an object")
+            return None
+        raw: dict[str, Any] = {}
+        for stage in ("data_processing", "model", "hyperparameters"):
+            values = plan.get(stage)
+            if isinstance(values, dict):
+                raw.update(values)
+        try:
+            repaired = self.context.space.repair(raw)
+        except SearchSpaceError as exc:
+            self._reject(index, str(exc))
+            return None
+        if repaired.changed:
+            self._stats["plans_repaired"] += 1
+            logger.info("llm planner: plan %d repaired: %s", index + 1, "; ".join(repaired.notes))
+        return Candidate(repaired.config, source="llm", rationale=str(plan.get("rationale", ""))[:300],
+                         predictions=_llm_prediction(plan, self.context.objective.metric), repairs=repaired.notes)
+
+    def _reject(self, index: int, reason: str) -> None:
+        self._stats["plans_rejected"] += 1
+        logger.warning("llm planner: plan %d rejected: %s", index + 1, reason)
+
+    def _rank(self, candidates: list[Candidate]) -> list[Candidate]:
+        """Best predicted first: the surrogate's prediction once it has data, else the LLM's own."""
+        surrogate = SurrogatePredictor.for_context(self.context)
+        objective = self.context.objective
+        for candidate in candidates:
+            prediction = surrogate.predict(candidate)
+            if prediction is not None:
+                candidate.predictions.append(prediction)
+
+        def score(candidate: Candidate) -> float:
+            prediction = candidate.prediction("surrogate") or candidate.prediction("llm")
+            if prediction is None or prediction.final is None:
+                return float("inf")
+            return prediction.final if objective.direction == "minimize" else -prediction.final
+
+        return sorted(candidates, key=score)
+
+    def _account(self, response: LLMResponse) -> None:
+        self._stats["llm_calls"] += 1
+        self._stats["cache_hits"] += 1 if response.cached else 0
+        self._stats["prompt_tokens"] += response.usage.prompt_tokens
+        self._stats["completion_tokens"] += response.usage.completion_tokens
+        self._stats["cost_usd"] += response.usage.cost_usd or 0.0
+
+
+def _llm_prediction(plan: dict[str, Any], metric: str) -> list[Prediction]:
+    values = plan.get(f"predicted_valid_{metric}")
+    if not isinstance(values, list) or len(values) != len(CURVE_POINTS):
+        return []
+    try:
+        numbers = [float(v) for v in values]
+    except (TypeError, ValueError):
+        return []
+    log = TrainingLog(LogRecord(p, "valid", metric, v) for p, v in zip(CURVE_POINTS, numbers, strict=False))
+    return [Prediction("llm", numbers[-1], log)]

@@ -1,0 +1,361 @@
+"""The AutoML-GPT loop: plan, predict the training log, train for real, learn from the real log, report.
+
+Each round the planner (through the ``plan_trials`` hook) proposes candidates; every ``predict_training_log``
+implementation predicts their logs; each candidate is enqueued into the run's Optuna study, trained for real
+through the ``run_training`` hook with its log streamed (and pruned when it falls behind), and told back to the
+planner. Finished trials are in the study the moment they finish, so an interrupted run loses nothing and
+``resume`` continues it.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from automl_gpt.cards import DataCard, ModelCard, load_data_card
+from automl_gpt.errors import UsageError
+from automl_gpt.planners import config_key
+from automl_gpt.planning import Candidate, PastTrial, Planner, PlanningContext
+from automl_gpt.plugins import get_plugin_manager
+from automl_gpt.run_store import RunSettings, RunStore, new_run_id
+from automl_gpt.training import Backend, LogRecord, Objective, TrainingRequest, TrialResult, TrialState
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class RunResult:
+    """What a finished run gives back to Python callers."""
+
+    run_id: str
+    folder: Path
+    best_config: dict[str, Any] | None
+    best_value: float | None
+    best_metrics: dict[str, float]
+    model_path: str | None
+    trials: list[PastTrial]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Experiment:
+    """A data card resolved against the plugins: its backend, model card and planning context."""
+
+    data_card: DataCard
+    backend: Backend
+    model_card: ModelCard
+    context: PlanningContext
+
+
+def prepare(card: str | Path | DataCard, *, backend: str | None = None, model: str | None = None, seed: int = 0,
+            constraints: dict[str, Any] | None = None, options: dict[str, Any] | None = None) -> Experiment:
+    """Load and check the card, pick the backend and model card, and build the planning context.
+
+    Fails fast with one clear error before any work: bad card, no backend for the task, unknown model, data that
+    does not match the card.
+    """
+    data_card = card if isinstance(card, DataCard) else load_data_card(card)
+    manager = get_plugin_manager()
+    chosen = manager.backend(backend) if backend else _backend_for(data_card)
+    if not chosen.supports(data_card):
+        raise UsageError(f"backend '{chosen.name}' does not support task '{data_card.task}'")
+    chosen.check_data(data_card)
+    model_card = _model_card(chosen, data_card, model)
+    context = PlanningContext(
+        data_card=data_card,
+        model_card=model_card,
+        space=model_card.space(),
+        objective=chosen.objective(data_card),
+        seed=seed,
+        constraints=dict(constraints or {}),
+        options=dict(options or {}),
+    )
+    return Experiment(data_card, chosen, model_card, context)
+
+
+def run(card: str | Path | DataCard, *, backend: str | None = None, model: str | None = None,
+        planner: str = "llm", llm: str = "local", budget: int = 30, time_budget_s: float | None = None,
+        seed: int = 0, out: str | Path = "runs", batch_size: int = 2, max_failures: int = 5,
+        trial_timeout_s: float | None = None, limits: dict[str, Any] | None = None, prune: bool = True,
+        llm_cache: bool = True, storage: str | None = None, study_name: str | None = None,
+        echo: Echo | None = None) -> RunResult:
+    """Run the loop on a data card and return the best configuration, its model and every trial.
+
+    ``planner`` is ``llm`` (the paper's method), ``tpe``, ``random``, ``default``, ``transfer`` or a plugin's;
+    ``llm`` selects the provider (``local``, ``openai:gpt-4o-mini``...). Same seed and LLM cache give the same
+    trials.
+    """
+    if budget < 1:
+        raise UsageError("--budget must be at least 1")
+    if batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    experiment = prepare(card, backend=backend, model=model, seed=seed,
+                         constraints=_constraints(budget, time_budget_s), options={"llm": llm, "llm_cache": llm_cache})
+    run_id = new_run_id(experiment.data_card.name)
+    folder = Path(out) / run_id
+    folder.mkdir(parents=True, exist_ok=False)
+    source = experiment.data_card.source
+    settings = RunSettings(
+        card=str(source) if source else "", backend=experiment.backend.name, model=experiment.model_card.name,
+        planner=planner, llm=llm, budget=budget, time_budget_s=time_budget_s, seed=seed, batch_size=batch_size,
+        max_failures=max_failures, trial_timeout_s=trial_timeout_s, limits=dict(limits or {}), prune=prune,
+        llm_cache=llm_cache, storage=storage, study_name=study_name or run_id, run_id=run_id, created=time.time(),
+    )
+    settings.save(folder)
+    return Loop(experiment, settings, folder, echo).run()
+
+
+def resume(folder: str | Path, *, echo: Echo | None = None, **overrides: Any) -> RunResult:
+    """Continue a stopped run from its folder; finished trials are kept, interrupted ones marked FAIL."""
+    folder = Path(folder)
+    settings = RunSettings.load(folder)
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    settings.save(folder)
+    experiment = prepare(settings.card, backend=settings.backend, model=settings.model, seed=settings.seed,
+                         constraints=_constraints(settings.budget, settings.time_budget_s),
+                         options={"llm": settings.llm, "llm_cache": settings.llm_cache})
+    return Loop(experiment, settings, folder, echo).run()
+
+
+class Loop:
+    """One run: owns the store, the planner and the progress line."""
+
+    def __init__(self, experiment: Experiment, settings: RunSettings, folder: Path, echo: Echo | None) -> None:
+        self.experiment = experiment
+        self.settings = settings
+        self.folder = folder
+        self.echo = echo or _stderr
+        self.context = experiment.context
+        self.objective = self.context.objective
+        self.store = RunStore(folder, settings, self.context.space, self.objective.direction)
+        self.manager = get_plugin_manager()
+
+    def run(self) -> RunResult:
+        from automl_gpt.report import write_report
+
+        interrupted = self.store.fail_interrupted() if self.settings.storage is None else 0
+        if interrupted:
+            self.echo(f"resuming: {interrupted} interrupted trial(s) marked FAIL")
+        self.context.history = self.store.history()
+        self._done_at_start = len(self.context.history)
+        planner = self._planner()
+        started = time.monotonic()
+        failures_in_a_row = 0
+        seen = {config_key(t.config) for t in self.context.history}
+        stop = False
+        while not stop:
+            remaining = self.settings.budget - len(self.context.history)
+            if remaining <= 0 or self._out_of_time(started):
+                break
+            candidates = self._ask(planner, min(self.settings.batch_size, remaining), seen)
+            if not candidates:
+                self.echo(f"planner '{planner.name}' has nothing new to propose; stopping")
+                break
+            for candidate in candidates[:remaining]:
+                if self._out_of_time(started):
+                    stop = True
+                    break
+                past = self._trial(candidate)
+                planner.tell(candidate, past.result)
+                failures_in_a_row = failures_in_a_row + 1 if past.result.state == TrialState.FAIL else 0
+                self._progress(past, started)
+                if failures_in_a_row >= self.settings.max_failures:
+                    self.echo(f"stopping: {failures_in_a_row} trials failed in a row (--max-failures); "
+                              f"last error: {past.result.error}")
+                    stop = True
+                    break
+        self._save_stats(planner, time.monotonic() - started)
+        summary = write_report(self.folder, self.store, self.experiment, self.settings)
+        best = summary.get("best") or {}
+        return RunResult(
+            run_id=self.settings.run_id,
+            folder=self.folder,
+            best_config=best.get("config"),
+            best_value=best.get("value"),
+            best_metrics=best.get("metrics", {}),
+            model_path=best.get("model_path"),
+            trials=self.context.history,
+            summary=summary,
+        )
+
+    def _planner(self) -> Planner:
+        planner = self.manager.hook.plan_trials(name=self.settings.planner, context=self.context)
+        if planner is None:
+            raise UsageError(f"unknown planner '{self.settings.planner}' (built in: llm, tpe, random, default, "
+                             "transfer; or a plugin's)")
+        return planner  # type: ignore[no-any-return]
+
+    def _ask(self, planner: Planner, n: int, seen: set[str], attempts: int = 5) -> list[Candidate]:
+        """Up to ``n`` candidates not trained before; asks again (a few times) when all were duplicates."""
+        for _ in range(attempts):
+            fresh = []
+            for candidate in planner.ask(n):
+                key = config_key(candidate.config)
+                if key not in seen:
+                    seen.add(key)
+                    fresh.append(candidate)
+            if fresh:
+                return fresh
+        return []
+
+    def _trial(self, candidate: Candidate) -> PastTrial:
+        predictions = self.manager.hook.predict_training_log(candidate=candidate, context=self.context)
+        known = {p.predictor for p in candidate.predictions}
+        candidate.predictions.extend(p for p in predictions if p is not None and p.predictor not in known)
+        trial = self.store.start(candidate)
+        workdir = self.store.trial_dir(trial.number)
+        result = self._train(trial, candidate, workdir)
+        value = result.value(self.objective)
+        if result.state == TrialState.COMPLETE and (value is None or math.isnan(value)):
+            result.state = TrialState.FAIL
+            result.error = result.error or f"the backend reported no {self.objective.key}"
+        self.store.finish(trial, result, value)
+        past = PastTrial(trial.number, dict(candidate.config), result, list(candidate.predictions))
+        self.context.history.append(past)
+        return past
+
+    def _train(self, trial: Any, candidate: Candidate, workdir: Path) -> TrialResult:
+        timeout = self.settings.trial_timeout_s
+        started = time.monotonic()
+        reported = {"count": 0}
+        timed_out = {"flag": False}
+
+        def report(record: LogRecord) -> bool:
+            reported["count"] += 1
+            if timeout is not None and time.monotonic() - started > timeout:
+                timed_out["flag"] = True
+                return True
+            if record.split == "valid" and record.metric == self.objective.metric and not math.isnan(record.value):
+                trial.report(record.value, record.step)
+                return bool(self.settings.prune and trial.should_prune())
+            return False
+
+        request = TrainingRequest(
+            config=dict(candidate.config), data_card=self.experiment.data_card, model_card=self.experiment.model_card,
+            workdir=workdir, seed=self.settings.seed + trial.number, report=report, time_limit_s=timeout,
+            limits=dict(self.settings.limits),
+        )
+        try:
+            result = self.manager.hook.run_training(backend=self.experiment.backend, request=request)
+        except MemoryError:
+            result = TrialResult(TrialState.FAIL, error="out of memory")
+        except Exception as exc:  # a crashing trial is recorded, never fatal to the run
+            result = TrialResult(TrialState.FAIL, error=f"{type(exc).__name__}: {_one_line(str(exc))}")
+        if timed_out["flag"]:
+            result.state = TrialState.FAIL
+            result.error = f"timed out after {timeout:g} s (--trial-timeout)"
+        result.duration_s = result.duration_s or time.monotonic() - started
+        return result
+
+    def _out_of_time(self, started: float) -> bool:
+        limit = self.settings.time_budget_s
+        return limit is not None and time.monotonic() - started >= limit
+
+    def _progress(self, past: PastTrial, started: float) -> None:
+        done = len(self.context.history)
+        total = self.settings.budget
+        metric = self.objective.metric
+        result = past.result
+        text = f"trial {done}/{total} #{past.number} {result.state.value:<8}"
+        value = result.value(self.objective)
+        if result.state == TrialState.FAIL:
+            text += f" error: {result.error}"
+        elif value is not None:
+            text += f" valid {metric} {value:.4g}"
+            predicted = [f"{p.final:.4g} {p.predictor}" for p in past.predictions if p.final is not None]
+            if predicted:
+                text += " (predicted " + ", ".join(predicted) + ")"
+        best = best_trial(self.context.history, self.objective)
+        if best is not None:
+            text += f" | best {best.result.value(self.objective):.4g} (#{best.number})"
+        elapsed = time.monotonic() - started
+        eta = elapsed / max(1, done - self._done_at_start) * (total - done)
+        text += f" | {_clock(elapsed)} elapsed, ETA {_clock(eta)}"
+        self.echo(text)
+
+    def _save_stats(self, planner: Planner, elapsed: float) -> None:
+        """Add this session's wall time and planner statistics (LLM calls, fallbacks) to the study's totals."""
+        attrs = self.store.study.user_attrs
+        self.store.study.set_user_attr("wall_s", float(attrs.get("wall_s") or 0.0) + elapsed)
+        stats = getattr(planner, "stats", None)
+        if callable(stats):
+            self.store.study.set_user_attr("planner_stats", _merge_stats(attrs.get("planner_stats") or {}, stats()))
+
+
+def best_trial(history: list[PastTrial], objective: Objective) -> PastTrial | None:
+    """The finished trial with the best validation objective."""
+    best = None
+    for past in history:
+        value = past.result.value(objective)
+        if past.result.state != TrialState.COMPLETE or value is None:
+            continue
+        if best is None or objective.better(value, best.result.value(objective)):
+            best = past
+    return best
+
+
+def _backend_for(card: DataCard) -> Backend:
+    manager = get_plugin_manager()
+    candidates = [b for b in manager.backends().values() if b.supports(card)]
+    available = [b for b in candidates if b.requirements.available]
+    if available:
+        return available[0]
+    if candidates:
+        raise UsageError(f"no available backend for task '{card.task}': {candidates[0].requirements.reason}")
+    raise UsageError(f"no installed backend supports task '{card.task}' (see 'automl-gpt plugins list')")
+
+
+def _model_card(backend: Backend, card: DataCard, name: str | None) -> ModelCard:
+    cards = [c for c in backend.model_cards() if card.task in c.tasks]
+    if name is None:
+        if not cards:
+            raise UsageError(f"backend '{backend.name}' has no model card for task '{card.task}'")
+        return cards[0]
+    path = Path(name)
+    if path.suffix in {".yaml", ".yml", ".json", ".md"} or path.is_dir():
+        from automl_gpt.cards import load_model_card
+
+        return load_model_card(path)
+    for model_card in cards:
+        if model_card.name == name:
+            return model_card
+    known = ", ".join(c.name for c in cards) or "none"
+    raise UsageError(f"unknown model '{name}' for backend '{backend.name}' (known: {known})")
+
+
+def _constraints(budget: int, time_budget_s: float | None) -> dict[str, Any]:
+    constraints: dict[str, Any] = {"budget": f"{budget} training runs"}
+    if time_budget_s:
+        constraints["time_budget"] = f"{time_budget_s:g} s"
+    return constraints
+
+
+def _merge_stats(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(old)
+    for key, value in new.items():
+        if isinstance(value, (int, float)) and isinstance(merged.get(key), (int, float)):
+            merged[key] = merged[key] + value
+        else:
+            merged[key] = value
+    return merged
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+

@@ -1,0 +1,294 @@
+"""The run report: ``summary.json`` (stable keys, for machines) and a self-contained ``report.html``.
+
+Both are computed from the study alone, so a report of a run with many workers counts every worker's trials.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from automl_gpt.planning import PastTrial
+from automl_gpt.surrogate import normalised_curve
+from automl_gpt.training import Objective, TrialState
+
+if TYPE_CHECKING:
+    from automl_gpt.loop import Experiment
+    from automl_gpt.run_store import RunSettings, RunStore
+
+SUMMARY_FILE = "summary.json"
+REPORT_FILE = "report.html"
+
+
+def write_report(folder: Path, store: RunStore, experiment: Experiment, settings: RunSettings) -> dict[str, Any]:
+    """Write ``summary.json`` and ``report.html`` into the run folder; returns the summary."""
+    history = store.history()
+    sources = {t.number: str(t.user_attrs.get("source", "?")) for t in store.study.get_trials(deepcopy=False)}
+    summary = summarise(history, experiment.context.objective, settings, dict(store.study.user_attrs), sources)
+    summary["dataset"] = experiment.data_card.name
+    (folder / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str))
+    (folder / REPORT_FILE).write_text(render_html(summary, history, experiment.context.objective, sources))
+    return summary
+
+
+def summarise(history: list[PastTrial], objective: Objective, settings: RunSettings, study_attrs: dict[str, Any],
+              sources: dict[int, str]) -> dict[str, Any]:
+    """The run's summary with stable key names (public API: add keys, never rename them)."""
+    from automl_gpt.loop import best_trial
+
+    states = Counter(t.result.state.value for t in history)
+    best = best_trial(history, objective)
+    stats = dict(study_attrs.get("planner_stats") or {})
+    training_s = sum(t.result.duration_s for t in history)
+    wall_s = float(study_attrs.get("wall_s") or 0.0)
+    llm_s = float(stats.get("llm_seconds") or 0.0)
+    return {
+        "run_id": settings.run_id,
+        "backend": settings.backend,
+        "model": settings.model,
+        "planner": settings.planner,
+        "llm": settings.llm if settings.planner == "llm" else None,
+        "seed": settings.seed,
+        "budget": settings.budget,
+        "objective": {"metric": objective.metric, "direction": objective.direction, "key": objective.key},
+        "trials": {
+            "total": len(history),
+            "complete": states.get("COMPLETE", 0),
+            "pruned": states.get("PRUNED", 0),
+            "failed": states.get("FAIL", 0),
+        },
+        "best": None if best is None else {
+            "trial": best.number,
+            "config": best.config,
+            "value": best.result.value(objective),
+            "metrics": best.result.metrics,
+            "model_path": best.result.artifacts.get("model"),
+            "source": sources.get(best.number),
+        },
+        "predictions": prediction_quality(history, objective),
+        "sources": dict(Counter(sources.get(t.number, "?") for t in history)),
+        "llm_usage": stats,
+        "time": {
+            "wall_s": wall_s,
+            "training_s": training_s,
+            "llm_s": llm_s,
+            "overhead_s": max(0.0, wall_s - training_s - llm_s),
+        },
+    }
+
+
+def prediction_quality(history: list[PastTrial], objective: Objective) -> dict[str, dict[str, Any]]:
+    """Per predictor: how many trials it predicted, Spearman rank correlation and mean absolute error of the
+    predicted vs real final validation objective (COMPLETE trials only)."""
+    pairs: dict[str, list[tuple[float, float]]] = {}
+    for trial in history:
+        real = trial.result.value(objective)
+        if trial.result.state != TrialState.COMPLETE or real is None:
+            continue
+        for prediction in trial.predictions:
+            if prediction.final is not None and math.isfinite(prediction.final):
+                pairs.setdefault(prediction.predictor, []).append((prediction.final, real))
+    quality = {}
+    for predictor, values in sorted(pairs.items()):
+        predicted = np.asarray([p for p, _ in values])
+        real = np.asarray([r for _, r in values])
+        quality[predictor] = {
+            "n": len(values),
+            "spearman": spearman(predicted, real),
+            "mae": float(np.abs(predicted - real).mean()),
+        }
+    return quality
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Spearman rank correlation with average ranks for ties; None when undefined (n < 3 or constant)."""
+    if len(a) < 3:
+        return None
+    ranks_a, ranks_b = _ranks(a), _ranks(b)
+    if ranks_a.std() == 0 or ranks_b.std() == 0:
+        return None
+    return float(np.corrcoef(ranks_a, ranks_b)[0, 1])
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    order = values.argsort(kind="mergesort")
+    ranks = np.empty(len(values), dtype=float)
+    ranks[order] = np.arange(len(values), dtype=float)
+    for value in np.unique(values):
+        tied = values == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
+# -- HTML ----------------------------------------------------------------------------------------------------
+
+def render_html(summary: dict[str, Any], history: list[PastTrial], objective: Objective,
+                sources: dict[int, str]) -> str:
+    """A self-contained HTML page (inline CSS and SVG, no scripts, no network)."""
+    metric = objective.metric
+    parts = [
+        f"<h1>automl-gpt run {_e(summary['run_id'])}</h1>",
+        f"<p>Dataset <b>{_e(summary.get('dataset', ''))}</b>, backend {_e(summary['backend'])}, model "
+        f"{_e(summary['model'])}, planner <b>{_e(summary['planner'])}</b>"
+        + (f" ({_e(summary['llm'])})" if summary.get("llm") else "")
+        + f", seed {summary['seed']}. Objective: {objective.direction} validation {_e(metric)}.</p>",
+        _trials_line(summary),
+        "<h2>Best configuration</h2>",
+        _best_block(summary),
+        "<h2>Optimization history</h2>",
+        _history_svg(history, objective),
+        "<h2>Predicted vs real learning curves (top trials)</h2>",
+        _curves_svg(history, objective),
+        "<h2>How good were the predictions?</h2>",
+        _prediction_table(summary),
+        "<h2>Leaderboard</h2>",
+        _leaderboard(history, objective, sources),
+        "<h2>LLM usage and time</h2>",
+        _usage_block(summary),
+    ]
+    style = ("body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;"
+             "font-size:13px}th{background:#f3f3f3}code{font-size:12px}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>automl-gpt {_e(summary['run_id'])}</title>"
+            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n")
+
+
+def _trials_line(summary: dict[str, Any]) -> str:
+    t = summary["trials"]
+    sources = ", ".join(f"{k}: {v}" for k, v in sorted(summary["sources"].items()))
+    return (f"<p>{t['total']} trials: {t['complete']} complete, {t['pruned']} pruned, {t['failed']} failed. "
+            f"Proposed by: {_e(sources) or '-'}.</p>")
+
+
+def _best_block(summary: dict[str, Any]) -> str:
+    best = summary.get("best")
+    if not best:
+        return "<p>No trial completed.</p>"
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(_fmt(v))}</td></tr>" for k, v in best["config"].items())
+    metrics = "".join(f"<tr><td>{_e(k)}</td><td>{_e(_fmt(v))}</td></tr>" for k, v in sorted(best["metrics"].items()))
+    return (f"<p>Trial #{best['trial']} (from {_e(best.get('source') or '?')}), model file "
+            f"<code>{_e(best.get('model_path') or '-')}</code></p>"
+            f"<table><tr><th>parameter</th><th>value</th></tr>{rows}</table><p></p>"
+            f"<table><tr><th>metric</th><th>value</th></tr>{metrics}</table>")
+
+
+def _prediction_table(summary: dict[str, Any]) -> str:
+    quality = summary["predictions"]
+    if not quality:
+        return "<p>No trial had a prediction to compare.</p>"
+    rows = "".join(
+        f"<tr><td>{_e(name)}</td><td>{q['n']}</td><td>{_fmt(q['spearman'])}</td><td>{_fmt(q['mae'])}</td></tr>"
+        for name, q in quality.items())
+    return ("<table><tr><th>predictor</th><th>trials</th><th>Spearman (predicted vs real final)</th>"
+            f"<th>mean abs. error</th></tr>{rows}</table>")
+
+
+def _leaderboard(history: list[PastTrial], objective: Objective, sources: dict[int, str]) -> str:
+    def key(t: PastTrial) -> float:
+        value = t.result.value(objective)
+        if value is None or t.result.state != TrialState.COMPLETE:
+            return math.inf
+        return value if objective.direction == "minimize" else -value
+
+    rows = []
+    for trial in sorted(history, key=key)[:15]:
+        config = ", ".join(f"{k}={_fmt(v)}" for k, v in trial.config.items())
+        rows.append(f"<tr><td>{trial.number}</td><td>{trial.result.state.value}</td>"
+                    f"<td>{_fmt(trial.result.value(objective))}</td><td>{_e(sources.get(trial.number, '?'))}</td>"
+                    f"<td>{trial.result.duration_s:.1f}</td><td><code>{_e(config)}</code>"
+                    f"{'<br>' + _e(trial.result.error) if trial.result.error else ''}</td></tr>")
+    return (f"<table><tr><th>#</th><th>state</th><th>valid {_e(objective.metric)}</th><th>source</th>"
+            f"<th>seconds</th><th>config</th></tr>{''.join(rows)}</table>")
+
+
+def _usage_block(summary: dict[str, Any]) -> str:
+    usage = summary["llm_usage"]
+    items = "".join(f"<tr><td>{_e(k)}</td><td>{_e(_fmt(v))}</td></tr>" for k, v in sorted(usage.items()))
+    times = "".join(f"<tr><td>{_e(k)}</td><td>{v:.1f}</td></tr>" for k, v in summary["time"].items())
+    return (f"<table><tr><th>LLM / planner</th><th></th></tr>{items or '<tr><td>no LLM calls</td></tr>'}</table>"
+            f"<p></p><table><tr><th>time</th><th>seconds</th></tr>{times}</table>")
+
+
+def _history_svg(history: list[PastTrial], objective: Objective) -> str:
+    points = [(t.number, t.result.value(objective)) for t in history
+              if t.result.state == TrialState.COMPLETE and t.result.value(objective) is not None]
+    if not points:
+        return "<p>No completed trial.</p>"
+    best_line, best = [], None
+    for number, value in points:
+        if best is None or objective.better(value, best):  # type: ignore[arg-type]
+            best = value
+        best_line.append((number, best))
+    return _svg([("trials", points, "#888", True), ("best so far", best_line, "#c22", False)],
+                "trial", f"valid {objective.metric}")
+
+
+def _curves_svg(history: list[PastTrial], objective: Objective) -> str:
+    from automl_gpt.loop import best_trial
+
+    remaining = list(history)
+    top = []
+    while remaining and len(top) < 3:
+        best = best_trial(remaining, objective)
+        if best is None:
+            break
+        top.append(best)
+        remaining.remove(best)
+    colours = ["#c22", "#26c", "#2a2"]
+    series = []
+    for trial, colour in zip(top, colours, strict=False):
+        series.append((f"#{trial.number} real", normalised_curve(trial.result.log, objective.metric), colour, False))
+        for prediction in trial.predictions:
+            curve = prediction.log.curve("valid", objective.metric)
+            if curve:
+                series.append((f"#{trial.number} {prediction.predictor}", curve, colour, True))
+    if not series:
+        return "<p>No curves.</p>"
+    return _svg(series, "% of training", f"valid {objective.metric}")
+
+
+def _svg(series: list[tuple[str, list[tuple[float, float]], str, bool]], xlabel: str, ylabel: str) -> str:
+    """A small line chart; ``dashed`` series are predictions (or raw points)."""
+    xs = [x for _, pts, _, _ in series for x, _ in pts]
+    ys = [y for _, pts, _, _ in series for _, y in pts if math.isfinite(y)]
+    if not xs or not ys:
+        return "<p>No data.</p>"
+    width, height, pad = 640, 280, 50
+    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
+    y0, y1 = min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1
+
+    def sx(x: float) -> float:
+        return pad + (x - x0) / (x1 - x0) * (width - 2 * pad)
+
+    def sy(y: float) -> float:
+        return height - pad + (y0 - y) / (y1 - y0) * (height - 2 * pad)
+
+    body = [f"<line x1='{pad}' y1='{height - pad}' x2='{width - pad}' y2='{height - pad}' stroke='#444'/>",
+            f"<line x1='{pad}' y1='{pad}' x2='{pad}' y2='{height - pad}' stroke='#444'/>",
+            f"<text x='{width / 2}' y='{height - 12}' font-size='12' text-anchor='middle'>{_e(xlabel)}</text>",
+            f"<text x='12' y='{pad - 12}' font-size='12'>{_e(ylabel)} ({_fmt(y0)} - {_fmt(y1)})</text>"]
+    for index, (label, points, colour, dashed) in enumerate(series):
+        finite = [(x, y) for x, y in points if math.isfinite(y)]
+        if not finite:
+            continue
+        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in finite)
+        dash = " stroke-dasharray='5,4'" if dashed else ""
+        body.append(f"<polyline fill='none' stroke='{colour}' stroke-width='1.6'{dash} points='{path}'/>")
+        body.append(f"<text x='{width - pad + 4}' y='{pad + 14 * index}' font-size='11' fill='{colour}'>"
+                    f"{_e(label)}</text>")
+    return f"<svg xmlns='http://www.w3.org/2000/svg' width='{width + 120}' height='{height}'>{''.join(body)}</svg>"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text))
