@@ -83,7 +83,7 @@ def run(card: str | Path | DataCard, *, backend: str | None = None, model: str |
         seed: int = 0, out: str | Path = "runs", batch_size: int = 2, max_failures: int = 5,
         trial_timeout_s: float | None = None, limits: dict[str, Any] | None = None, prune: bool = True,
         llm_cache: bool = True, storage: str | None = None, study_name: str | None = None,
-        echo: Echo | None = None) -> RunResult:
+        heartbeat_s: int = 10, echo: Echo | None = None) -> RunResult:
     """Run the loop on a data card and return the best configuration, its model and every trial.
 
     ``planner`` is ``llm`` (the paper's method), ``tpe``, ``random``, ``default``, ``transfer`` or a plugin's;
@@ -105,6 +105,7 @@ def run(card: str | Path | DataCard, *, backend: str | None = None, model: str |
         planner=planner, llm=llm, budget=budget, time_budget_s=time_budget_s, seed=seed, batch_size=batch_size,
         max_failures=max_failures, trial_timeout_s=trial_timeout_s, limits=dict(limits or {}), prune=prune,
         llm_cache=llm_cache, storage=storage, study_name=study_name or run_id, run_id=run_id, created=time.time(),
+        heartbeat_s=heartbeat_s,
     )
     settings.save(folder)
     return Loop(experiment, settings, folder, echo).run()
@@ -119,6 +120,21 @@ def resume(folder: str | Path, *, echo: Echo | None = None, **overrides: Any) ->
     experiment = prepare(settings.card, backend=settings.backend, model=settings.model, seed=settings.seed,
                          constraints=_constraints(settings.budget, settings.time_budget_s),
                          options={"llm": settings.llm, "llm_cache": settings.llm_cache})
+    return Loop(experiment, settings, folder, echo).run()
+
+
+def work(storage: str, study_name: str, *, out: str | Path = "runs", echo: Echo | None = None) -> RunResult:
+    """Join a shared study as one more worker: same card, planner and budget as the worker that started it."""
+    from automl_gpt.run_store import load_settings_from_study
+
+    settings = load_settings_from_study(storage, study_name)
+    settings.storage = storage
+    experiment = prepare(settings.card, backend=settings.backend, model=settings.model, seed=settings.seed,
+                         constraints=_constraints(settings.budget, settings.time_budget_s),
+                         options={"llm": settings.llm, "llm_cache": settings.llm_cache})
+    folder = Path(out) / settings.run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    settings.save(folder)
     return Loop(experiment, settings, folder, echo).run()
 
 
@@ -138,38 +154,35 @@ class Loop:
     def run(self) -> RunResult:
         from automl_gpt.report import write_report
 
-        interrupted = self.store.fail_interrupted() if self.settings.storage is None else 0
-        if interrupted:
-            self.echo(f"resuming: {interrupted} interrupted trial(s) marked FAIL")
+        if self.settings.storage is None:  # a single-process run: nothing else can be running its trials
+            interrupted = self.store.requeue_interrupted()
+            if interrupted:
+                self.echo(f"resuming: {interrupted} interrupted trial(s) marked FAIL and queued again")
         self.context.history = self.store.history()
         self._done_at_start = len(self.context.history)
         planner = self._planner()
+        told = {t.number for t in self.context.history}
         started = time.monotonic()
         failures_in_a_row = 0
-        seen = {config_key(t.config) for t in self.context.history}
-        stop = False
-        while not stop:
-            remaining = self.settings.budget - len(self.context.history)
-            if remaining <= 0 or self._out_of_time(started):
+        while not self._out_of_time(started):
+            taken = self._next_trial(planner, told)
+            if taken is None:
+                if self._others_running():
+                    time.sleep(min(5, self.settings.heartbeat_s))
+                    continue
                 break
-            candidates = self._ask(planner, min(self.settings.batch_size, remaining), seen)
-            if not candidates:
-                self.echo(f"planner '{planner.name}' has nothing new to propose; stopping")
+            trial, candidate = taken
+            past = self._trial(trial, candidate)
+            planner.tell(candidate, past.result)
+            told.add(past.number)
+            failures_in_a_row = failures_in_a_row + 1 if past.result.state == TrialState.FAIL else 0
+            self._progress(past, started)
+            if failures_in_a_row >= self.settings.max_failures:
+                self.echo(f"stopping: {failures_in_a_row} trials failed in a row (--max-failures); "
+                          f"last error: {past.result.error}")
                 break
-            for candidate in candidates[:remaining]:
-                if self._out_of_time(started):
-                    stop = True
-                    break
-                past = self._trial(candidate)
-                planner.tell(candidate, past.result)
-                failures_in_a_row = failures_in_a_row + 1 if past.result.state == TrialState.FAIL else 0
-                self._progress(past, started)
-                if failures_in_a_row >= self.settings.max_failures:
-                    self.echo(f"stopping: {failures_in_a_row} trials failed in a row (--max-failures); "
-                              f"last error: {past.result.error}")
-                    stop = True
-                    break
         self._save_stats(planner, time.monotonic() - started)
+        self.context.history = self.store.history()
         summary = write_report(self.folder, self.store, self.experiment, self.settings)
         best = summary.get("best") or {}
         return RunResult(
@@ -190,8 +203,39 @@ class Loop:
                              "transfer; or a plugin's)")
         return planner  # type: ignore[no-any-return]
 
-    def _ask(self, planner: Planner, n: int, seen: set[str], attempts: int = 5) -> list[Candidate]:
-        """Up to ``n`` candidates not trained before; asks again (a few times) when all were duplicates."""
+    def _next_trial(self, planner: Planner, told: set[int]) -> tuple[Any, Candidate] | None:
+        """Take the next queued trial; when the queue is empty and budget remains, plan a round first.
+
+        Runs under the planning lock, so with many workers each round is planned (and each LLM call made) once.
+        """
+        with self.store.planning_lock():
+            self.store.fail_stale()
+            if self.store.waiting() == 0:
+                remaining = self.settings.budget - self.store.slots_used()
+                if remaining <= 0:
+                    return None
+                self._catch_up(planner, told)
+                candidates = self._ask(planner, min(self.settings.batch_size, remaining))
+                if not candidates:
+                    self.echo(f"planner '{planner.name}' has nothing new to propose; stopping")
+                    return None
+                for candidate in candidates:
+                    self._predict(candidate)
+                    self.store.enqueue(candidate)
+            return self.store.take()
+
+    def _catch_up(self, planner: Planner, told: set[int]) -> None:
+        """Refresh the history from the study and tell the planner what other workers found."""
+        self.context.history = self.store.history()
+        for past in self.context.history:
+            if past.number not in told:
+                told.add(past.number)
+                planner.tell(Candidate(past.config, source="other worker"), past.result)
+
+    def _ask(self, planner: Planner, n: int, attempts: int = 5) -> list[Candidate]:
+        """Up to ``n`` candidates not tried before; asks again (a few times) when all were duplicates."""
+        seen = {config_key(t.params or t.system_attrs.get("fixed_params") or {})
+                for t in self.store.study.get_trials(deepcopy=False)}
         for _ in range(attempts):
             fresh = []
             for candidate in planner.ask(n):
@@ -203,13 +247,20 @@ class Loop:
                 return fresh
         return []
 
-    def _trial(self, candidate: Candidate) -> PastTrial:
+    def _predict(self, candidate: Candidate) -> None:
         predictions = self.manager.hook.predict_training_log(candidate=candidate, context=self.context)
         known = {p.predictor for p in candidate.predictions}
         candidate.predictions.extend(p for p in predictions if p is not None and p.predictor not in known)
-        trial = self.store.start(candidate)
+
+    def _others_running(self) -> bool:
+        import optuna
+
+        return bool(self.store.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
+
+    def _trial(self, trial: Any, candidate: Candidate) -> PastTrial:
         workdir = self.store.trial_dir(trial.number)
-        result = self._train(trial, candidate, workdir)
+        with self.store.heartbeat(trial):
+            result = self._train(trial, candidate, workdir)
         value = result.value(self.objective)
         if result.state == TrialState.COMPLETE and (value is None or math.isnan(value)):
             result.state = TrialState.FAIL

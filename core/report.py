@@ -29,7 +29,8 @@ def write_report(folder: Path, store: RunStore, experiment: Experiment, settings
     """Write ``summary.json`` and ``report.html`` into the run folder; returns the summary."""
     history = store.history()
     sources = {t.number: str(t.user_attrs.get("source", "?")) for t in store.study.get_trials(deepcopy=False)}
-    summary = summarise(history, experiment.context.objective, settings, dict(store.study.user_attrs), sources)
+    summary = summarise(history, experiment.context.objective, settings, dict(store.study.user_attrs), sources,
+                        store.retried())
     summary["dataset"] = experiment.data_card.name
     (folder / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str))
     (folder / REPORT_FILE).write_text(render_html(summary, history, experiment.context.objective, sources))
@@ -37,11 +38,16 @@ def write_report(folder: Path, store: RunStore, experiment: Experiment, settings
 
 
 def summarise(history: list[PastTrial], objective: Objective, settings: RunSettings, study_attrs: dict[str, Any],
-              sources: dict[int, str]) -> dict[str, Any]:
-    """The run's summary with stable key names (public API: add keys, never rename them)."""
+              sources: dict[int, str], retried: set[int] | None = None) -> dict[str, Any]:
+    """The run's summary with stable key names (public API: add keys, never rename them).
+
+    ``trials.failed`` counts failures that stand; ``trials.retried`` counts failures (a worker died) whose
+    trial was queued again and counted by its retry.
+    """
+    retried = retried or set()
     from automl_gpt.loop import best_trial
 
-    states = Counter(t.result.state.value for t in history)
+    states = Counter(t.result.state.value for t in history if t.number not in retried)
     best = best_trial(history, objective)
     stats = dict(study_attrs.get("planner_stats") or {})
     training_s = sum(t.result.duration_s for t in history)
@@ -57,10 +63,11 @@ def summarise(history: list[PastTrial], objective: Objective, settings: RunSetti
         "budget": settings.budget,
         "objective": {"metric": objective.metric, "direction": objective.direction, "key": objective.key},
         "trials": {
-            "total": len(history),
+            "total": len(history) - len(retried & {t.number for t in history}),
             "complete": states.get("COMPLETE", 0),
             "pruned": states.get("PRUNED", 0),
             "failed": states.get("FAIL", 0),
+            "retried": len(retried),
         },
         "best": None if best is None else {
             "trial": best.number,
@@ -161,7 +168,8 @@ def render_html(summary: dict[str, Any], history: list[PastTrial], objective: Ob
 def _trials_line(summary: dict[str, Any]) -> str:
     t = summary["trials"]
     sources = ", ".join(f"{k}: {v}" for k, v in sorted(summary["sources"].items()))
-    return (f"<p>{t['total']} trials: {t['complete']} complete, {t['pruned']} pruned, {t['failed']} failed. "
+    return (f"<p>{t['total']} trials: {t['complete']} complete, {t['pruned']} pruned, {t['failed']} failed"
+            f" ({t.get('retried', 0)} more failed and were retried). "
             f"Proposed by: {_e(sources) or '-'}.</p>")
 
 

@@ -2,15 +2,28 @@
 
 A run folder holds ``run.json`` (the settings, for ``--resume``), ``study.db`` (an Optuna SQLite study, unless
 another storage URL was given), ``trials/<number>/`` (each trial's artifacts) and, at the end, ``report.html``
-and ``summary.json``. Everything about a trial lives in the study's user attributes, so any worker sharing the
-storage sees it; nothing is kept only in memory.
+and ``summary.json``. Everything about a trial lives in the study (its parameters, user attributes and state),
+so any worker sharing the storage sees it; nothing is kept only in memory.
+
+Several workers may share one study (PostgreSQL, or SQLite on one machine). Candidates are *enqueued* as
+WAITING trials and *taken* with ``study.ask()``, which hands each waiting trial to exactly one worker. Planning
+happens under a :meth:`RunStore.planning_lock` (a PostgreSQL advisory lock, or a file lock beside a SQLite
+database), so two workers never ask the LLM for the same round. Running trials send heartbeats; a trial whose
+worker died is failed by the next worker that looks, and re-queued once (Optuna's
+``RetryHeartbeatStaleTrialCallback``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import socket
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +34,16 @@ from automl_gpt.search_space import CategoricalParam, FloatParam, IntParam, Sear
 from automl_gpt.training import TrainingLog, TrialResult, TrialState
 
 SETTINGS_FILE = "run.json"
+SETTINGS_ATTR = "settings"
 INTERRUPTED = "interrupted: the process running this trial stopped before it finished"
+MAX_RETRIES = 1
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
 class RunSettings:
-    """What a run was asked to do; saved in ``run.json`` so ``--resume`` continues with the same settings."""
+    """What a run was asked to do; saved in ``run.json`` and in the study, so ``--resume`` and workers continue
+    with the same settings."""
 
     card: str
     backend: str
@@ -46,22 +63,60 @@ class RunSettings:
     study_name: str = "automl-gpt"
     run_id: str = ""
     created: float = 0.0
+    heartbeat_s: int = 10
 
     @classmethod
     def load(cls, folder: Path) -> RunSettings:
         path = folder / SETTINGS_FILE
         if not path.exists():
             raise UsageError(f"{folder}: not a run folder (no {SETTINGS_FILE}); pass a folder made by 'automl-gpt run'")
-        return cls(**json.loads(path.read_text()))
+        return cls.from_dict(json.loads(path.read_text()))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSettings:
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
     def save(self, folder: Path) -> None:
         (folder / SETTINGS_FILE).write_text(json.dumps(asdict(self), indent=2))
+
+    def storage_url(self, folder: Path) -> str:
+        return self.storage or f"sqlite:///{(folder / 'study.db').resolve()}"
 
 
 def new_run_id(card_name: str) -> str:
     """A sortable, unique run id: ``<card>-<yyyymmdd-hhmmss>-<4 hex>``."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     return f"{card_name}-{stamp}-{uuid.uuid4().hex[:4]}"
+
+
+def open_storage(url: str, heartbeat_s: int | None = 10) -> Any:
+    """An Optuna RDB storage with heartbeats and one retry of trials whose worker died."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
+    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    return optuna.storages.RDBStorage(
+        url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_s,
+        grace_period=None if heartbeat_s is None else 3 * heartbeat_s,
+        heartbeat_stale_trial_callback=retry if heartbeat_s else None,
+    )
+
+
+def load_settings_from_study(storage_url: str, study_name: str) -> RunSettings:
+    """The settings the first worker stored in a shared study (for ``automl-gpt worker``)."""
+    import optuna
+
+    try:
+        study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url, None))
+    except KeyError:
+        raise UsageError(f"no study '{study_name}' in that storage: start it with 'automl-gpt run ... "
+                         f"--storage URL --study {study_name}'") from None
+    data = study.user_attrs.get(SETTINGS_ATTR)
+    if not data:
+        raise UsageError(f"study '{study_name}' was not created by 'automl-gpt run' (it has no settings)")
+    return RunSettings.from_dict(data)
 
 
 class RunStore:
@@ -73,28 +128,29 @@ class RunStore:
         self.folder = folder
         self.settings = settings
         self.space = space
-        storage = settings.storage or f"sqlite:///{(folder / 'study.db').resolve()}"
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.url = settings.storage_url(folder)
+        self.storage = open_storage(self.url, settings.heartbeat_s)
         pruner: optuna.pruners.BasePruner = (
             optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10) if settings.prune
             else optuna.pruners.NopPruner()
         )
         self.study = optuna.create_study(
-            storage=storage,
+            storage=self.storage,
             study_name=settings.study_name,
             direction=direction,
             load_if_exists=True,
             sampler=optuna.samplers.RandomSampler(seed=settings.seed),
             pruner=pruner,
         )
+        if SETTINGS_ATTR not in self.study.user_attrs:
+            self.study.set_user_attr(SETTINGS_ATTR, asdict(settings))
+        self._lock_engine: Any = None
+        self.lock_wait_s = 0.0
 
-    def trial_dir(self, number: int) -> Path:
-        path = self.folder / "trials" / f"{number:04d}"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+    # -- the queue --------------------------------------------------------------------------------------
 
-    def start(self, candidate: Candidate) -> Any:
-        """Enqueue a candidate and take it as a running trial; returns the Optuna trial."""
+    def enqueue(self, candidate: Candidate) -> None:
+        """Put a candidate in the shared queue as a WAITING trial, with its predictions and provenance."""
         attrs = {
             "source": candidate.source,
             "rationale": candidate.rationale,
@@ -104,10 +160,36 @@ class RunStore:
             "raw_response": candidate.raw_response,
         }
         self.study.enqueue_trial(candidate.config, user_attrs=attrs, skip_if_exists=False)
+
+    def waiting(self) -> int:
+        import optuna
+
+        return len(self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
+
+    def retried(self) -> set[int]:
+        """Numbers of failed trials that were queued again (their retry carries their budget slot)."""
+        return {n for t in self.study.get_trials(deepcopy=False) for n in t.system_attrs.get("retry_history", [])}
+
+    def slots_used(self) -> int:
+        """Trials that count against the budget: every trial, a retried one and its retries counted once."""
+        return len(self.study.get_trials(deepcopy=False)) - len(self.retried())
+
+    def take(self) -> tuple[Any, Candidate]:
+        """Take the oldest WAITING trial as this worker's running trial (call under the planning lock)."""
         trial = self.study.ask()
-        for name in self.space.active(self.fixed_params(trial)):
+        trial.set_user_attr("worker", WORKER_ID)
+        config = self.space.active(self.fixed_params(trial))
+        for name in config:
             _suggest(trial, name, self.space[name])
-        return trial
+        frozen = self.storage.get_trial(trial._trial_id)
+        attrs = frozen.user_attrs
+        candidate = Candidate(
+            dict(trial.params), source=str(attrs.get("source", "?")), rationale=str(attrs.get("rationale", "")),
+            predictions=[_prediction_from_dict(p) for p in attrs.get("predictions") or []],
+            repairs=list(attrs.get("repairs") or []), prompt=attrs.get("prompt"),
+            raw_response=attrs.get("raw_response"),
+        )
+        return trial, candidate
 
     def fixed_params(self, trial: Any) -> dict[str, Any]:
         """The configuration enqueued for a trial that ``study.ask()`` handed out (maybe by another worker).
@@ -115,7 +197,7 @@ class RunStore:
         Optuna keeps it in the trial's system attributes, which its public ``Trial`` no longer exposes; the
         storage's getter is the one supported way to read them.
         """
-        attrs = self.study._storage.get_trial_system_attrs(trial._trial_id)
+        attrs = self.storage.get_trial_system_attrs(trial._trial_id)
         return dict(attrs.get("fixed_params") or {})
 
     def finish(self, trial: Any, result: TrialResult, value: float | None) -> None:
@@ -134,14 +216,90 @@ class RunStore:
         else:
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
-    def fail_interrupted(self) -> int:
-        """Mark trials left RUNNING by a killed single-process run as FAIL (before resuming it); returns how many."""
+    # -- workers that died ------------------------------------------------------------------------------
+
+    def requeue_interrupted(self) -> int:
+        """Fail and re-queue every RUNNING trial at once: only for a single-process run being resumed, where no
+        other worker can be running them. Returns how many."""
         import optuna
 
+        callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
         running = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
         for trial in running:
-            self.study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+            self.storage.set_trial_user_attr(trial._trial_id, "error", INTERRUPTED)
+            self.storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+            callback(self.study, self.storage.get_trial(trial._trial_id))
         return len(running)
+
+    def fail_stale(self) -> None:
+        """Fail (and re-queue) trials whose worker stopped sending heartbeats."""
+        import optuna
+
+        optuna.storages.fail_stale_trials(self.study)
+
+    @contextlib.contextmanager
+    def heartbeat(self, trial: Any) -> Iterator[None]:
+        """Send heartbeats for a running trial from a background thread while the block runs."""
+        interval = self.settings.heartbeat_s
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                with contextlib.suppress(Exception):  # a missed beat is retried at the next interval
+                    self.storage.record_heartbeat(trial._trial_id)
+
+        self.storage.record_heartbeat(trial._trial_id)
+        thread = threading.Thread(target=beat, name=f"heartbeat-{trial.number}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    @contextlib.contextmanager
+    def planning_lock(self) -> Iterator[None]:
+        """Held while a worker plans and takes a trial: a PostgreSQL advisory lock, or a file lock for SQLite."""
+        started = time.monotonic()
+        if self.url.startswith("postgresql"):
+            with self._advisory_lock():
+                self.lock_wait_s += time.monotonic() - started
+                yield
+            return
+        if self.url.startswith("sqlite:///"):
+            import fcntl
+
+            lock_path = Path(self.url.removeprefix("sqlite:///") + ".lock")
+            with open(lock_path, "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                self.lock_wait_s += time.monotonic() - started
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        yield  # other databases: rely on Optuna's own transactions
+
+    @contextlib.contextmanager
+    def _advisory_lock(self) -> Iterator[None]:
+        import sqlalchemy
+
+        if self._lock_engine is None:
+            self._lock_engine = sqlalchemy.create_engine(self.url, pool_pre_ping=True)
+        key = int.from_bytes(hashlib.sha256(self.settings.study_name.encode()).digest()[:8], "big", signed=True)
+        with self._lock_engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            try:
+                yield
+            finally:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    def trial_dir(self, number: int) -> Path:
+        path = self.folder / "trials" / f"{number:04d}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def history(self) -> list[PastTrial]:
         """Every finished trial, in order, as planners and reports see it."""
@@ -170,10 +328,6 @@ def to_past_trial(trial: Any) -> PastTrial | None:
     )
     predictions = [_prediction_from_dict(p) for p in attrs.get("predictions") or []]
     return PastTrial(trial.number, dict(trial.params), result, predictions)
-
-
-def trial_source(trial: Any) -> str:
-    return str(trial.user_attrs.get("source", "?"))
 
 
 def _suggest(trial: Any, name: str, param: FloatParam | IntParam | CategoricalParam) -> None:

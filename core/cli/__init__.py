@@ -27,6 +27,7 @@ COMMANDS = {
     "keys": "automl_gpt.cli.keys_cmd:keys",
     "run": "automl_gpt.cli.run_cmd:run",
     "plan": "automl_gpt.cli.run_cmd:plan",
+    "worker": "automl_gpt.cli.run_cmd:worker",
     "runs": "automl_gpt.cli.runs_cmd:runs",
     "report": "automl_gpt.cli.runs_cmd:report",
     "experience": "automl_gpt.cli.experience_cmd:experience",

@@ -97,6 +97,20 @@ def run(card: Path | None, budget: int, time_budget: str | None, planner: str, l
 
 
 @click.command()
+@click.option("--storage", required=True, help="The shared study's storage URL (e.g. postgresql://user@host/db).")
+@click.option("--study", "study_name", required=True, help="The study name given to the first worker.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+              help="Where this worker keeps its trials' artifacts.")
+def worker(storage: str, study_name: str, out: Path) -> None:
+    """Join a shared study as one more worker (same card, planner and budget as its first worker)."""
+    from automl_gpt.loop import work
+
+    _logging()
+    result = work(storage, study_name, out=out)
+    click.echo(f"worker done: study {study_name} has {result.summary['trials']['total']} trials")
+
+
+@click.command()
 @click.argument("card", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Accepted for clarity: plan never trains (the paper's mode).")
 @click.option("--n", "n_plans", type=int, default=3, show_default=True, help="Number of plans to ask for.")

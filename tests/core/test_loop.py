@@ -12,7 +12,8 @@ from automl_gpt import hookimpl
 from automl_gpt.errors import LLMServerError, UsageError
 from automl_gpt.llm_planner import LLMPlanner
 from automl_gpt.loop import resume, run
-from automl_gpt.planning import PlanningContext
+from automl_gpt.planning import Candidate, PlanningContext
+from automl_gpt.run_store import RunSettings, RunStore
 from automl_gpt.testing import plugins_loaded
 
 from . import loop_support
@@ -116,18 +117,21 @@ def test_pruning_stops_trials_that_fall_behind(card, tmp_path: Path) -> None:
     assert all(len(t.result.log) < loop_support.STEPS for t in pruned)
 
 
-def test_resume_keeps_finished_trials_and_fails_interrupted_ones(card, tmp_path: Path) -> None:
+def test_resume_keeps_finished_trials_and_requeues_interrupted_ones(card, tmp_path: Path) -> None:
     first, _ = run_quiet(card, tmp_path, planner="tpe", budget=3, seed=2)
-    storage = f"sqlite:///{first.folder / 'study.db'}"
-    study = optuna.load_study(study_name=first.run_id, storage=storage)
-    study.ask()  # a trial left RUNNING, as after kill -9
+    settings = RunSettings.load(first.folder)
+    space = loop_support.AnalyticBackend().model_cards()[0].space()
+    store = RunStore(first.folder, settings, space, "minimize")
+    store.enqueue(Candidate({**card_defaults(), "x": 0.25}, source="tpe"))
+    store.take()  # a trial left RUNNING, as after kill -9 mid-training
     lines: list[str] = []
     resumed = resume(first.folder, budget=6, echo=lines.append)
     assert "1 interrupted" in lines[0]
-    assert [t.config for t in resumed.trials[:3]] == [t.config for t in first.trials]
-    assert resumed.trials[3].result.state.value == "FAIL"
-    assert "interrupted" in resumed.trials[3].result.error
-    assert len(resumed.trials) == 6
+    trials = resumed.trials
+    assert [t.config for t in trials[:3]] == [t.config for t in first.trials], "finished trials are kept"
+    assert trials[3].result.state.value == "FAIL" and "interrupted" in trials[3].result.error
+    assert trials[4].config == trials[3].config and trials[4].result.state.value == "COMPLETE", "it ran again"
+    assert resumed.summary["trials"] == {"total": 6, "complete": 6, "pruned": 0, "failed": 0, "retried": 1}
 
 
 def test_bad_options_fail_before_any_work(card, tmp_path: Path) -> None:
