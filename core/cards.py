@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
@@ -79,7 +79,7 @@ class DataCard(_Card):
     test: DataSplit | None = None
     target: str | None = None
     metric: str | None = Field(default=None, description="Metric the user cares about, e.g. accuracy, logloss, f1.")
-    label_space: list[Union[str, int, float, bool]] | None = None
+    label_space: list[str | int | float | bool] | None = None
     class_balance: dict[str, float] | None = None
     columns: dict[str, ColumnInfo] | None = None
     n_rows: int | None = Field(default=None, ge=0)
@@ -179,6 +179,17 @@ def load_model_card(path: str | Path) -> ModelCard:
     return card
 
 
+def load_card(path: str | Path) -> DataCard | ModelCard:
+    """Read and validate a card file of either kind, telling a model card by its ``backend``/``search_space``."""
+    data, _ = read_card_file(path)
+    return _load(path, card_kind(data))
+
+
+def card_kind(data: dict[str, Any]) -> Literal["data", "model"]:
+    """``"model"`` for a mapping that declares a backend or a search space; else ``"data"``."""
+    return "model" if {"backend", "search_space"} & set(data) else "data"
+
+
 def card_from_mapping(kind: type[CardT], data: dict[str, Any], path: Path | None = None) -> CardT:
     """Validate a mapping as a card; errors name the first bad field, and its line when the file has lines."""
     try:
@@ -196,10 +207,13 @@ def _load(path: str | Path, kind: str) -> DataCard | ModelCard:
     from automl_gpt.plugins import get_plugin_manager
 
     data, path = read_card_file(path)
+    if card_kind(data) != kind:
+        other = card_kind(data)
+        raise CardError(path, f"is a {other} card, not a {kind} card", fix=f"pass a {kind} card")
     card = get_plugin_manager().hook.parse_card(path=path, data=data, kind=kind)
     if card is None:
         raise CardError(path, f"no plugin could read this {kind} card")
-    return card  # type: ignore[no-any-return]
+    return card
 
 
 def _node_of(path: Path) -> Any:

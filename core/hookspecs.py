@@ -1,6 +1,6 @@
 """Every hook automl-gpt calls. Plugins implement them with ``@automl_gpt.hookimpl``.
 
-Two registration hooks fill the registries (LLM providers, task backends); five dispatch hooks do the work of
+Two registration hooks fill the registries (LLM providers, task backends); six dispatch hooks do the work of
 an experiment. The non-backend dispatch hooks have default implementations in :mod:`automl_gpt.builtin`, which
 a plugin overrides by answering first (``tryfirst=True``) or wraps (``wrapper=True``).
 """
@@ -49,6 +49,19 @@ def parse_card(path: Path, data: dict[str, Any], kind: str) -> DataCard | ModelC
     Called by the core for every card it reads; ``kind`` is ``"data"`` or ``"model"``. Return None to let the
     next implementation (finally the built-in schema) answer. Raise :class:`~automl_gpt.errors.CardError` for
     a card you recognise but cannot accept.
+    """
+
+
+@hookspec(firstresult=True)
+def draft_card(path: Path, target: str | None, task: str | None, name: str | None, test: Path | None,
+               images: Path | None) -> DataCard | None:
+    """Draft a data card from a data file (``automl-gpt cards init``).
+
+    ``path`` is the training data (a table, an annotation file...); ``target``, ``task``, ``name``, ``test`` and
+    ``images`` are what the user passed, or None. Paths in the card are written as given; the CLI rewrites them
+    relative to where the card is saved. Return None when the file is not yours (the built-in answer drafts
+    CSV/Parquet tables); raise :class:`~automl_gpt.errors.UsageError` or ``DataError`` for a file you recognise
+    but cannot draft.
     """
 
 

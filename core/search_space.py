@@ -18,7 +18,7 @@ import math
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -26,7 +26,7 @@ from automl_gpt.errors import SearchSpaceError
 
 Stage = Literal["data_processing", "model", "hyperparameters"]
 STAGES: tuple[Stage, ...] = ("data_processing", "model", "hyperparameters")
-Scalar = Union[bool, int, float, str, None]
+Scalar = bool | int | float | str | None
 
 
 class _Param(BaseModel):
@@ -65,8 +65,10 @@ class FloatParam(_Param):
 
     def sample(self, rng: random.Random) -> float:
         if self.log:
-            return math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
-        return rng.uniform(self.low, self.high)
+            value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
+        else:
+            value = rng.uniform(self.low, self.high)
+        return min(max(value, self.low), self.high)  # exp(log(x)) may land a rounding error outside
 
     def describe(self) -> str:
         scale = ", log scale" if self.log else ""
@@ -91,15 +93,16 @@ class IntParam(_Param):
         number = _to_number(value)
         if math.isnan(number):
             raise ValueError(f"{value!r} is not a number")
-        rounded = int(round(number))
-        clipped, note = _clip(rounded, self.low, self.high)
+        clipped, note = _clip(number, self.low, self.high)  # clip first: inf cannot be rounded
+        rounded = round(clipped)
         if note is None and rounded != number:
             note = f"rounded {value!r} to {rounded}"
-        return int(clipped), note
+        return rounded, note
 
     def sample(self, rng: random.Random) -> int:
         if self.log:
-            return int(round(math.exp(rng.uniform(math.log(self.low), math.log(self.high)))))
+            value = round(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+            return min(max(value, self.low), self.high)
         return rng.randint(self.low, self.high)
 
     def describe(self) -> str:
@@ -123,8 +126,12 @@ class CategoricalParam(_Param):
         return self
 
     def repair(self, value: Any) -> tuple[Scalar, str | None]:
-        if value in self.choices and type(value) in {type(c) for c in self.choices}:
-            return value, None
+        for choice in self.choices:
+            if type(choice) is type(value) and choice == value:
+                return choice, None
+        for choice in self.choices:
+            if _same_number(value, choice):
+                return choice, f"read {value!r} as {choice!r}"
         for choice in self.choices:
             if str(choice).strip().lower() == str(value).strip().lower():
                 return choice, f"read {value!r} as {choice!r}"
@@ -137,7 +144,7 @@ class CategoricalParam(_Param):
         return "one of " + ", ".join(repr(c) for c in self.choices)
 
 
-Param = Annotated[Union[FloatParam, IntParam, CategoricalParam], Field(discriminator="type")]
+Param = Annotated[FloatParam | IntParam | CategoricalParam, Field(discriminator="type")]
 
 
 @dataclass
@@ -161,6 +168,7 @@ class SearchSpace(Mapping[str, Any]):
             for other in param.condition:
                 if other not in self._params:
                     raise SearchSpaceError(f"parameter '{name}' is conditional on unknown parameter '{other}'")
+        self._check_acyclic()
 
     def __getitem__(self, name: str) -> FloatParam | IntParam | CategoricalParam:
         return self._params[name]
@@ -175,8 +183,22 @@ class SearchSpace(Mapping[str, Any]):
         return f"SearchSpace({list(self._params)})"
 
     def active(self, config: Mapping[str, Any]) -> dict[str, Any]:
-        """Keep only the parameters whose conditions hold, in declaration order."""
-        return {n: config[n] for n, p in self._params.items() if n in config and p.is_active(config)}
+        """Keep only the parameters whose conditions hold, in declaration order.
+
+        A parameter is active when every parameter it is conditional on is itself active and takes one of the
+        listed values (so a chain ``c`` -> ``b`` -> ``a`` switches off as a whole).
+        """
+        known: dict[str, bool] = {}
+
+        def on(name: str) -> bool:
+            if name not in known:
+                condition = self._params[name].condition
+                known[name] = name in config and all(
+                    on(other) and config.get(other) in values for other, values in condition.items()
+                )
+            return known[name]
+
+        return {n: config[n] for n in self._params if on(n)}
 
     def defaults(self) -> dict[str, Any]:
         """The default configuration: each active parameter at its default (or the middle of its range)."""
@@ -203,7 +225,7 @@ class SearchSpace(Mapping[str, Any]):
             if key not in self._params:
                 notes.append(f"dropped unknown parameter '{key}'")
         for name, param in self._params.items():
-            if name not in raw or raw[name] is None and not _allows_none(param):
+            if name not in raw or (raw[name] is None and not _allows_none(param)):
                 config[name] = _default_of(param)
                 continue
             try:
@@ -274,6 +296,23 @@ class SearchSpace(Mapping[str, Any]):
             "additionalProperties": False,
         }
 
+    def _check_acyclic(self) -> None:
+        state: dict[str, int] = {}
+
+        def visit(name: str, path: tuple[str, ...]) -> None:
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                cycle = " -> ".join((*path[path.index(name):], name))
+                raise SearchSpaceError(f"parameter conditions form a cycle: {cycle}")
+            state[name] = 1
+            for other in self._params[name].condition:
+                visit(other, (*path, name))
+            state[name] = 2
+
+        for name in self._params:
+            visit(name, ())
+
     def describe(self) -> str:
         """One line per parameter, grouped by stage: used in prompts and `cards show`."""
         lines = []
@@ -295,15 +334,18 @@ def _default_of(param: FloatParam | IntParam | CategoricalParam) -> Any:
         return param.default
     if isinstance(param, CategoricalParam):
         return param.choices[0]
-    if param.log:
-        middle = math.sqrt(param.low * param.high)
-    else:
-        middle = (param.low + param.high) / 2
-    return int(round(middle)) if isinstance(param, IntParam) else middle
+    middle = math.sqrt(param.low * param.high) if param.log else (param.low + param.high) / 2
+    return round(middle) if isinstance(param, IntParam) else middle
 
 
 def _allows_none(param: FloatParam | IntParam | CategoricalParam) -> bool:
     return isinstance(param, CategoricalParam) and None in param.choices
+
+
+def _same_number(value: Any, choice: Any) -> bool:
+    numbers = (int, float)
+    return (isinstance(value, numbers) and isinstance(choice, numbers) and not isinstance(value, bool)
+            and not isinstance(choice, bool) and value == choice)
 
 
 def _check_bounds(low: float, high: float, log: bool, default: float | None) -> None:

@@ -1,4 +1,4 @@
-"""Default ``parse_card``: validate the mapping against the built-in DataCard/ModelCard schemas."""
+"""Default card hooks: ``parse_card`` validates against the built-in schemas; ``draft_card`` drafts tables."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from automl_gpt.cards import DataCard, ModelCard, card_from_mapping
+from automl_gpt.errors import UsageError
 from automl_gpt.hookspecs import hookimpl
 
 
@@ -13,3 +14,15 @@ from automl_gpt.hookspecs import hookimpl
 def parse_card(path: Path, data: dict[str, Any], kind: str) -> DataCard | ModelCard:
     schema: type[DataCard] | type[ModelCard] = DataCard if kind == "data" else ModelCard
     return card_from_mapping(schema, data, path)
+
+
+@hookimpl(trylast=True)
+def draft_card(path: Path, target: str | None, task: str | None, name: str | None,
+               test: Path | None) -> DataCard | None:
+    from automl_gpt.card_draft import draft_data_card, looks_like_coco
+
+    if looks_like_coco(path):
+        return None
+    if not target:
+        raise UsageError(f"{path}: --target is required to draft a card for a table (name the column to predict)")
+    return draft_data_card(path, target=target, task=task, name=name, test=test)

@@ -44,10 +44,12 @@ def data_card_sentence(card: DataCard) -> str:
         shape.append(f"{card.n_features} features")
     if card.columns:
         kinds: dict[str, int] = {}
-        for info in card.columns.values():
-            kinds[info.type] = kinds.get(info.type, 0) + 1
-        kinds_text = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
-        shape.append(f"columns: {kinds_text}")
+        for name, info in card.columns.items():
+            if name != card.target:
+                kinds[info.type] = kinds.get(info.type, 0) + 1
+        if kinds:
+            kinds_text = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+            shape.append(f"feature columns: {kinds_text}")
         missing = {name: info.missing for name, info in card.columns.items() if info.missing}
         if missing:
             shape.append("missing values in " + ", ".join(f"{n} ({m})" for n, m in missing.items()))

@@ -1,0 +1,182 @@
+"""``automl-gpt cards init|show`` and ``automl-gpt prompt``: drafting, checking and using cards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from automl_gpt.cards import TASKS, DataCard, ModelCard, load_card, load_data_card, load_model_card
+from automl_gpt.errors import UnknownNameError, UsageError
+from automl_gpt.plugins import get_plugin_manager
+
+MODEL_CARD_SUFFIXES = (".yaml", ".yml", ".json", ".md")
+
+
+@click.group()
+def cards() -> None:
+    """Draft, check and show data and model cards."""
+
+
+@cards.command("init")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--target", help="Column to predict (tables).")
+@click.option("--task", type=click.Choice(TASKS), help="Task type (default: inferred from the target).")
+@click.option("--name", help="Dataset name (default: from the file name).")
+@click.option("--test", type=click.Path(path_type=Path), help="Test file, read like DATA.")
+@click.option("--images", type=click.Path(path_type=Path), help="Image folder (image datasets).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the card here instead of printing it.")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def init(
+    data: Path,
+    target: str | None,
+    task: str | None,
+    name: str | None,
+    test: Path | None,
+    images: Path | None,
+    out: Path | None,
+    force: bool,
+) -> None:
+    """Draft a data card from the data file DATA (CSV/Parquet, or what a plugin drafts) and print it as YAML."""
+    from automl_gpt.card_draft import looks_like_coco, relocate
+
+    if out is not None and out.exists() and not force:
+        raise UsageError(f"{out}: already exists (pass --force to overwrite, or another --out)")
+    card = get_plugin_manager().hook.draft_card(
+        path=data, target=target, task=task, name=name, test=test, images=images
+    )
+    if card is None:
+        if looks_like_coco(data):
+            raise UsageError(
+                f"{data}: looks like a COCO annotation file; the vision plugin drafts COCO cards "
+                "(pip install 'automl-gpt[vision]', then check 'automl-gpt plugins list')"
+            )
+        raise UsageError(f"{data}: no plugin drafts cards for this kind of file (pass a CSV or Parquet table)")
+    if out is not None:
+        card = relocate(card, out.parent)
+    text = _draft_header(data) + _draft_yaml(card)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}", err=True)
+
+
+@cards.command("show")
+@click.argument("card", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
+def show(card: Path, as_json: bool) -> None:
+    """Parse, validate and print CARD (a data or model card) normalised, with defaults filled in."""
+    parsed = load_card(card)
+    kind = "model" if isinstance(parsed, ModelCard) else "data"
+    if as_json:
+        payload = {
+            "kind": kind,
+            "source": str(parsed.source),
+            "card": parsed.model_dump(mode="json", exclude_none=True),
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    click.echo(f"# {kind} card read from {parsed.source}")
+    click.echo(parsed.to_yaml(), nl=False)
+    if isinstance(parsed, ModelCard) and parsed.search_space:
+        click.echo("# search space by stage:")
+        for line in parsed.space().describe().splitlines():
+            click.echo(f"#   {line}")
+
+
+@click.command()
+@click.argument("card", type=click.Path(path_type=Path))
+@click.option(
+    "--model", "model_name", required=True, help="Model card name from a backend (e.g. xgboost), or a model card file."
+)
+@click.option(
+    "--n",
+    "n_candidates",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Number of plans the paragraph asks for.",
+)
+@click.option(
+    "--constraint",
+    "constraint_items",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A user constraint to state in the paragraph (repeatable), e.g. budget='30 training runs'.",
+)
+def prompt(card: Path, model_name: str, n_candidates: int, constraint_items: tuple[str, ...]) -> None:
+    """Print the fixed-format prompt paragraph for the data card CARD and a model card."""
+    from automl_gpt.planning import PlanningContext
+
+    data_card = load_data_card(card)
+    model_card = resolve_model_card(model_name, data_card)
+    backend = get_plugin_manager().backends().get(model_card.backend)
+    if backend is None:
+        known = ", ".join(sorted(get_plugin_manager().backends())) or "none"
+        raise UnknownNameError(
+            f"model card '{model_card.name}' names backend '{model_card.backend}', which no "
+            f"installed plugin provides (known: {known}; see 'automl-gpt plugins list')"
+        )
+    context = PlanningContext(
+        data_card=data_card,
+        model_card=model_card,
+        space=model_card.space(),
+        objective=backend.objective(data_card),
+        constraints=_constraints(constraint_items),
+    )
+    text = get_plugin_manager().hook.build_prompt(context=context, n_candidates=n_candidates)
+    click.echo(text)
+
+
+def resolve_model_card(name: str, data_card: DataCard) -> ModelCard:
+    """A model card file, or the model card called ``name`` (or the first of backend ``name``) for the task."""
+    path = Path(name)
+    if path.suffix.lower() in MODEL_CARD_SUFFIXES or path.is_dir():
+        return load_model_card(path)
+    offered: list[ModelCard] = []
+    for backend in get_plugin_manager().backends().values():
+        offered.extend(c for c in backend.model_cards() if data_card.task in c.tasks)
+    for card in offered:
+        if card.name == name:
+            return card
+    for card in offered:
+        if card.backend == name:
+            return card
+    known = ", ".join(sorted({c.name for c in offered})) or "none installed"
+    raise UnknownNameError(
+        f"--model '{name}': no model card of that name for task '{data_card.task}' "
+        f"(known: {known}; or pass a model card file)"
+    )
+
+
+def _constraints(items: tuple[str, ...]) -> dict[str, Any]:
+    constraints: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--constraint '{item}': write NAME=VALUE, e.g. budget='30 training runs'")
+        constraints[key.strip()] = value.strip()
+    return constraints
+
+
+def _draft_yaml(card: DataCard) -> str:
+    """The drafted card as YAML, without empty per-column description slots and empty read options."""
+    data = card.model_dump(mode="json", exclude_none=True)
+    for info in (data.get("columns") or {}).values():
+        if not info.get("description"):
+            info.pop("description", None)
+    if not data.get("read_options"):
+        data.pop("read_options", None)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+
+
+def _draft_header(data: Path) -> str:
+    return (
+        f"# Data card drafted by 'automl-gpt cards init' from {data.name}.\n"
+        "# Check task, target and label_space, and write a description: it goes into the LLM's prompt.\n"
+    )
