@@ -1,0 +1,485 @@
+"""UCI Adult on the official split: XGBoost defaults vs random search vs Optuna TPE vs FLAML, in one run.
+
+Protocol (the same for every row): tune on a fixed stratified 80/20 split of ``adult.data`` (validation
+log-loss), then refit the chosen configuration on all of ``adult.data`` with its best number of rounds and score
+it once on ``adult.test`` (16,281 rows). Rows:
+
+``defaults``   the model card's defaults (XGBoost's own defaults, early stopping on the 20% split), one trial.
+``random``     :class:`automl_gpt.planners.RandomPlanner`, ask/tell with the xgboost backend.
+``tpe``        :class:`automl_gpt.planners.TPEPlanner` (Optuna TPE, first trial = the default configuration).
+``flaml``      FLAML ``AutoML`` (xgboost only, log-loss, holdout 20%, retrain on all data) given the wall time our
+               TPE search took at the same budget and seed: what a user would run instead.
+any other      a planner from the ``plan_trials`` hook (e.g. ``--planners llm --llm local``), driven exactly like
+               ``random`` and ``tpe`` by :func:`planner_search`.
+
+Planners never see the budget, so the first B trials of one seeded run are exactly a B-trial run: each
+planner/seed searches once up to the largest budget and every budget reads its prefix (wall time = the prefix's
+time + the final refit). The search model card is the backend's with ``validation`` fixed to ``holdout`` (the
+protocol's 80/20 split). The thread check times one 400-round fit in fresh processes: nthread 2 vs 1, with and
+without ``OMP_WAIT_POLICY=PASSIVE``, idle and next to a busy process.
+
+Run: ``nice -n 10 python benchmarks/adult.py`` (full), ``--budgets 10,30 --seeds 0,1,2``, or ``--quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before XGBoost loads OpenMP in this process
+
+REPO = Path(__file__).resolve().parents[1]
+CARD = REPO / "examples" / "adult" / "card.yaml"
+THREAD_FIT_ROUNDS = 400
+
+
+@dataclass
+class Row:
+    """One method at one budget and seed: test scores of the refitted choice and the wall time it took."""
+
+    method: str
+    budget: int
+    seed: int
+    test_accuracy: float
+    test_logloss: float
+    valid_logloss: float | None
+    wall_s: float
+    trials: int
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+# -- our backend ------------------------------------------------------------------------------------------------
+
+
+def setup(threads: int, max_rows: int | None) -> dict[str, Any]:
+    """Cards, backend and the search model card (validation fixed to the 80/20 holdout)."""
+    from automl_gpt.cards import ModelCard, card_from_mapping, load_data_card
+    from automl_gpt.plugins import get_plugin_manager
+
+    card = load_data_card(CARD)
+    backend = get_plugin_manager().backend("xgboost")
+    base = backend.model_cards()[0]
+    data = base.model_dump(mode="json")
+    data["search_space"]["validation"] = dict(data["search_space"]["validation"], choices=["holdout"])
+    data["search_space"].pop("folds")
+    model_card = card_from_mapping(ModelCard, data, None)
+    limits: dict[str, Any] = {"threads": threads}
+    if max_rows:
+        limits["max_rows"] = max_rows
+    return {
+        "card": card,
+        "tune_card": card.model_copy(update={"test": None}),
+        "backend": backend,
+        "model_card": model_card,
+        "limits": limits,
+    }
+
+
+def train_once(env: dict[str, Any], config: dict[str, Any], *, card: Any, seed: int, workdir: Path) -> Any:
+    """One real trial through the backend (the same call the run loop makes)."""
+    from automl_gpt.training import TrainingRequest
+
+    request = TrainingRequest(
+        config=config,
+        data_card=card,
+        model_card=env["model_card"],
+        workdir=workdir,
+        seed=seed,
+        limits=dict(env["limits"]),
+    )
+    return env["backend"].train(request)
+
+
+def planner_search(
+    name: str, env: dict[str, Any], *, seed: int, budget: int, workdir: Path, options: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Drive the planner called ``name`` (from the ``plan_trials`` hook: random, tpe, llm...) for ``budget`` trials.
+
+    Ask one candidate, train it for real on the tuning card, tell the result, repeat (duplicates are skipped as
+    the run loop does). Returns every trial with its config, validation log-loss and cumulative wall time.
+    """
+    from automl_gpt.planners import config_key
+    from automl_gpt.planning import PastTrial, PlanningContext
+    from automl_gpt.plugins import get_plugin_manager
+    from automl_gpt.training import TrialState
+
+    model_card = env["model_card"]
+    objective = env["backend"].objective(env["tune_card"])
+    context = PlanningContext(
+        data_card=env["tune_card"],
+        model_card=model_card,
+        space=model_card.space(),
+        objective=objective,
+        seed=seed,
+        constraints={"budget": f"{budget} training runs"},
+        options=dict(options or {}),
+    )
+    _quiet_optuna()
+    planner = get_plugin_manager().hook.plan_trials(name=name, context=context)
+    if planner is None:
+        raise SystemExit(f"no planner called '{name}' (see the plan_trials hook implementations)")
+    started = time.monotonic()
+    seen: set[str] = set()
+    trials: list[dict[str, Any]] = []
+    stale = 0
+    while len(trials) < budget and stale < 20:
+        candidates = [c for c in planner.ask(1) if config_key(c.config) not in seen]
+        if not candidates:
+            stale += 1
+            continue
+        candidate = candidates[0]
+        seen.add(config_key(candidate.config))
+        number = len(trials)
+        result = train_once(
+            env,
+            candidate.config,
+            card=env["tune_card"],
+            seed=seed * 1000 + number,
+            workdir=workdir / f"{name}-s{seed}" / f"trial-{number:03d}",
+        )
+        planner.tell(candidate, result)
+        context.history.append(PastTrial(number, dict(candidate.config), result, list(candidate.predictions)))
+        value = result.value(objective)
+        ok = result.state == TrialState.COMPLETE and value is not None and not math.isnan(value)
+        trials.append(
+            {
+                "config": candidate.config,
+                "valid_logloss": value if ok else None,
+                "state": result.state.value,
+                "error": result.error,
+                "elapsed_s": time.monotonic() - started,
+            }
+        )
+    return trials
+
+
+def _quiet_optuna() -> None:
+    import warnings
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def refit_and_test(env: dict[str, Any], config: dict[str, Any], *, seed: int, workdir: Path) -> tuple[dict, float]:
+    """Train the chosen config on the card with its test file: holdout run, refit on all adult.data, test."""
+    started = time.monotonic()
+    result = train_once(env, config, card=env["card"], seed=seed, workdir=workdir)
+    if result.state.value != "COMPLETE":
+        raise SystemExit(f"final refit failed: {result.error}")
+    return result.metrics, time.monotonic() - started
+
+
+def rows_from_search(
+    method: str, trials: list[dict[str, Any]], budgets: list[int], env: dict[str, Any], seed: int, workdir: Path
+) -> list[Row]:
+    """One row per budget: the best of the first B trials, refitted and tested."""
+    rows = []
+    for budget in budgets:
+        prefix = [t for t in trials[:budget] if t["valid_logloss"] is not None]
+        if not prefix:
+            continue
+        best = min(prefix, key=lambda t: t["valid_logloss"])
+        metrics, refit_s = refit_and_test(
+            env, best["config"], seed=seed, workdir=workdir / f"{method}-s{seed}-b{budget}"
+        )
+        search_s = trials[min(budget, len(trials)) - 1]["elapsed_s"]
+        rows.append(
+            Row(
+                method,
+                budget,
+                seed,
+                metrics["test/accuracy"],
+                metrics["test/logloss"],
+                best["valid_logloss"],
+                search_s + refit_s,
+                min(budget, len(trials)),
+                best["config"],
+            )
+        )
+    return rows
+
+
+# -- FLAML ------------------------------------------------------------------------------------------------------
+
+
+def adult_frames() -> tuple[Any, Any, Any, Any]:
+    """adult.data and adult.test as FLAML gets them: typed features (categories as pandas categories), labels 0/1."""
+    from automl_gpt.cards import load_data_card
+    from automl_gpt_backend_tabular import data
+
+    card = load_data_card(CARD)
+    out = []
+    for split in ("train", "test"):
+        table = data.load_split(card, split)
+        frame = table.features.copy()
+        for column, kind in table.column_types.items():
+            if kind == "categorical":
+                frame[column] = frame[column].astype("category")
+        out += [frame, table.target]
+    return out[0], out[1], out[2], out[3]
+
+
+def flaml_row(time_budget_s: float, budget: int, seed: int, threads: int, frames: tuple[Any, ...]) -> Row:
+    """FLAML AutoML with xgboost only, log-loss, 20% holdout, retrained on all training rows, then tested."""
+    import numpy as np
+    from flaml import AutoML
+    from sklearn.metrics import log_loss
+
+    x_train, y_train, x_test, y_test = frames
+    automl = AutoML()
+    started = time.monotonic()
+    automl.fit(
+        x_train,
+        y_train,
+        task="classification",
+        metric="log_loss",
+        estimator_list=["xgboost"],
+        time_budget=max(1.0, time_budget_s),
+        eval_method="holdout",
+        split_ratio=0.2,
+        seed=seed,
+        n_jobs=threads,
+        retrain_full=True,
+        verbose=0,
+    )
+    wall = time.monotonic() - started
+    proba = automl.predict_proba(x_test)[:, 1]
+    return Row(
+        "flaml",
+        budget,
+        seed,
+        float(np.mean((proba >= 0.5) == y_test)),
+        float(log_loss(y_test, proba)),
+        float(automl.best_loss),
+        wall,
+        len(automl.config_history),
+        dict(automl.best_config),
+    )
+
+
+# -- thread check -----------------------------------------------------------------------------------------------
+
+
+def thread_fit(nthread: int) -> None:
+    """Child process: one fixed 400-round fit on adult.data; prints its seconds."""
+    import xgboost as xgb
+    from automl_gpt.cards import load_data_card
+    from automl_gpt_backend_tabular import data
+    from automl_gpt_backend_tabular.features import Preprocessor
+
+    table = data.load_split(load_data_card(CARD), "train")
+    prep = Preprocessor.fit(
+        table.features,
+        table.column_types,
+        table.target,
+        task="binary",
+        n_classes=2,
+        encoding="native",
+        missing="native",
+        smoothing=20,
+    )
+    matrix = xgb.DMatrix(prep.transform(table.features), label=table.target, enable_categorical=True, nthread=nthread)
+    started = time.monotonic()
+    xgb.train(
+        {
+            "tree_method": "hist",
+            "objective": "binary:logistic",
+            "eta": 0.1,
+            "max_depth": 6,
+            "nthread": nthread,
+            "verbosity": 0,
+        },
+        matrix,
+        num_boost_round=THREAD_FIT_ROUNDS,
+    )
+    print(f"{time.monotonic() - started:.3f}")
+
+
+def thread_check(timeout_s: float) -> list[dict[str, Any]]:
+    """Time the 400-round fit: nthread 2/1 x OMP_WAIT_POLICY PASSIVE/unset x idle/next to a busy process."""
+    results = []
+    for load in (False, True):
+        for nthread in (2, 1):
+            for policy in ("PASSIVE", None):
+                env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+                if policy:
+                    env["OMP_WAIT_POLICY"] = policy
+                busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if load else None
+                try:
+                    done = subprocess.run(
+                        [sys.executable, __file__, "--thread-fit", str(nthread)],
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        timeout=timeout_s,
+                    )
+                    seconds = float(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else math.nan
+                except subprocess.TimeoutExpired:
+                    seconds = math.inf
+                finally:
+                    if busy is not None:
+                        busy.kill()
+                        busy.wait()
+                results.append(
+                    {"busy_process": load, "nthread": nthread, "omp_wait_policy": policy or "(unset)", "fit_s": seconds}
+                )
+                print(
+                    f"  thread check: busy={load} nthread={nthread} OMP_WAIT_POLICY={policy or '(unset)'}: "
+                    f"{_seconds(seconds, timeout_s)}",
+                    flush=True,
+                )
+    return results
+
+
+# -- table ------------------------------------------------------------------------------------------------------
+
+
+def table(rows: list[Row]) -> str:
+    """Mean (and sd over seeds) of test accuracy, test log-loss and wall time per method and budget."""
+    order = {"defaults": 0, "random": 1, "tpe": 2, "flaml": 3}
+    groups: dict[tuple[str, int], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row.method, row.budget), []).append(row)
+    lines = [
+        "| method | trials | seeds | test accuracy % | test log-loss | valid log-loss | wall s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for (method, budget), group in sorted(groups.items(), key=lambda kv: (kv[0][1], order.get(kv[0][0], 9), kv[0][0])):
+        acc = [100 * r.test_accuracy for r in group]
+        loss = [r.test_logloss for r in group]
+        valid = [r.valid_logloss for r in group if r.valid_logloss is not None]
+        wall = [r.wall_s for r in group]
+        trials = (
+            "1"
+            if method == "defaults"
+            else (str(budget) if method != "flaml" else f"{statistics.mean(r.trials for r in group):.0f} (time)")
+        )
+        lines.append(
+            f"| {method} | {trials} | {len(group)} | {_mean_sd(acc, 2)} | {_mean_sd(loss, 4)} | "
+            f"{statistics.mean(valid):.4f} | {statistics.mean(wall):.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def _mean_sd(values: list[float], digits: int) -> str:
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def _seconds(value: float, timeout_s: float) -> str:
+    if math.isinf(value):
+        return f"> {timeout_s:g} s (killed)"
+    return "failed" if math.isnan(value) else f"{value:.2f} s"
+
+
+# -- main -------------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--budgets", default="10,30,100", help="comma-separated trial budgets")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    parser.add_argument(
+        "--planners",
+        default="defaults,random,tpe,flaml",
+        help="rows to run: defaults, flaml, or any plan_trials planner name (random, tpe, llm...)",
+    )
+    parser.add_argument("--llm", default="local", help="LLM provider for an llm planner row (context.options)")
+    parser.add_argument("--threads", type=int, default=0, help="XGBoost threads (0: every core)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: budget 3, seed 0, 5,000 rows, short checks")
+    parser.add_argument("--no-thread-check", action="store_true", help="skip the nthread / OMP_WAIT_POLICY timing")
+    parser.add_argument("--out", default=str(REPO / "runs" / "benchmarks" / "adult"), help="folder for trials+JSON")
+    parser.add_argument("--thread-fit", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.thread_fit:
+        thread_fit(args.thread_fit)
+        return
+    budgets = [3] if args.quick else sorted(int(b) for b in args.budgets.split(","))
+    seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
+    methods = [m.strip() for m in args.planners.split(",") if m.strip()]
+    threads = args.threads or len(os.sched_getaffinity(0))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    env = setup(threads, 5000 if args.quick else None)
+    print(
+        f"UCI Adult benchmark: budgets {budgets}, seeds {seeds}, rows {methods}, {threads} threads, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.uname().nodename}",
+        flush=True,
+    )
+    rows: list[Row] = []
+    frames = adult_frames() if "flaml" in methods else None
+
+    def save() -> None:
+        (out / "results.json").write_text(json.dumps([asdict(r) for r in rows], indent=1, default=str))
+
+    for seed in seeds:
+        tpe_wall: dict[int, float] = {}
+        for method in methods:
+            if method == "defaults":
+                metrics, wall = refit_and_test(
+                    env, env["model_card"].defaults(), seed=seed, workdir=out / f"defaults-s{seed}"
+                )
+                rows.append(
+                    Row(
+                        "defaults",
+                        1,
+                        seed,
+                        metrics["test/accuracy"],
+                        metrics["test/logloss"],
+                        metrics.get("valid/logloss"),
+                        wall,
+                        1,
+                        env["model_card"].defaults(),
+                    )
+                )
+            elif method == "flaml":
+                for budget in budgets:
+                    if budget not in tpe_wall:
+                        print("  flaml needs the tpe row first (same wall time); skipped", flush=True)
+                        continue
+                    assert frames is not None
+                    rows.append(flaml_row(tpe_wall[budget], budget, seed, threads, frames))
+            else:
+                trials = planner_search(
+                    method,
+                    env,
+                    seed=seed,
+                    budget=max(budgets),
+                    workdir=out,
+                    options={"llm": args.llm, "llm_cache": True},
+                )
+                new = rows_from_search(method, trials, budgets, env, seed, out)
+                rows.extend(new)
+                if method == "tpe":
+                    tpe_wall = {r.budget: r.wall_s for r in new}
+            for row in rows[-len(budgets) :]:
+                if row.seed == seed and row.method == method:
+                    print(
+                        f"  seed {seed} {method:>8} budget {row.budget:>3}: test acc {100 * row.test_accuracy:.2f}% "
+                        f"log-loss {row.test_logloss:.4f} (valid {row.valid_logloss or math.nan:.4f}) "
+                        f"{row.wall_s:.0f} s",
+                        flush=True,
+                    )
+            save()
+    print("\n" + table(rows), flush=True)
+    if not args.no_thread_check:
+        print(f"\nThread check: one {THREAD_FIT_ROUNDS}-round fit on adult.data (fresh process each)", flush=True)
+        checks = thread_check(timeout_s=30 if args.quick else 180)
+        (out / "threads.json").write_text(json.dumps(checks, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""The ``xgboost`` backend: binary and multiclass classification and regression on tables.
+
+This module stays light (no XGBoost, pandas or scikit-learn at import); :mod:`.trainer` does the work.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import yaml
+from automl_gpt.cards import DataCard, ModelCard, card_from_mapping
+from automl_gpt.requirements import Requirements
+from automl_gpt.training import Backend, Objective, TrainingRequest, TrialResult
+
+MODEL_CARDS = Path(__file__).parent / "model_cards"
+BINARY_ONLY = ("scale_pos_weight",)
+
+
+class XGBoostBackend(Backend):
+    """Gradient-boosted trees with XGBoost; the search optimises validation log-loss (RMSE for regression)."""
+
+    name = "xgboost"
+    description = "XGBoost gradient-boosted trees on CSV/Parquet tables"
+    tasks = frozenset({"binary", "multiclass", "regression"})
+    requirements = Requirements(extra="tabular", modules=("xgboost", "sklearn"))
+
+    def model_cards(self) -> list[ModelCard]:
+        """``xgboost`` for binary tasks, and the same card without binary-only parameters for the others."""
+        return list(_model_cards())
+
+    def objective(self, data_card: DataCard) -> Objective:
+        metric = "rmse" if data_card.task == "regression" else "logloss"
+        return Objective(metric, "minimize")
+
+    def check_data(self, data_card: DataCard) -> None:
+        from automl_gpt_backend_tabular.data import check_card
+
+        check_card(data_card)
+
+    def train(self, request: TrainingRequest) -> TrialResult:
+        from automl_gpt_backend_tabular.trainer import run_trial
+
+        return run_trial(request)
+
+
+@cache
+def _model_cards() -> tuple[ModelCard, ...]:
+    path = MODEL_CARDS / "xgboost.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    binary = dict(data, tasks=["binary"])
+    others = dict(data, tasks=[t for t in data["tasks"] if t != "binary"])
+    others["search_space"] = {k: v for k, v in data["search_space"].items() if k not in BINARY_ONLY}
+    others["description"] = data["description"] + " (scale_pos_weight is left out: it applies to binary tasks only)"
+    return card_from_mapping(ModelCard, binary, path), card_from_mapping(ModelCard, others, path)
