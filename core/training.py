@@ -182,6 +182,10 @@ class Backend:
     def supports(self, data_card: DataCard) -> bool:
         return data_card.task in self.tasks
 
+    def knowledge_base(self) -> Path | None:
+        """A shipped experience export used when the user's store is empty (None: this backend ships none)."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         """What ``plugins list`` shows about this backend."""
         return {

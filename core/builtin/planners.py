@@ -5,7 +5,7 @@ from __future__ import annotations
 from automl_gpt.hookspecs import hookimpl
 from automl_gpt.planning import Planner, PlanningContext
 
-BUILTIN_PLANNERS = ("llm", "tpe", "random", "default")
+BUILTIN_PLANNERS = ("llm", "tpe", "random", "default", "transfer")
 
 
 @hookimpl(trylast=True)
@@ -18,6 +18,10 @@ def plan_trials(name: str, context: PlanningContext) -> Planner | None:
         return planners.RandomPlanner(context)
     if name == "tpe":
         return planners.TPEPlanner(context)
+    if name == "transfer":
+        from automl_gpt.transfer import TransferPlanner
+
+        return TransferPlanner(context)
     if name == "llm":
         from automl_gpt.llm_planner import LLMPlanner
 

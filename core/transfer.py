@@ -1,0 +1,106 @@
+"""Warm starts from similar datasets: config adaptation and the ``transfer`` planner.
+
+:func:`adapt_config` carries a configuration found on another dataset (possibly for another model card) into a
+search space: shared parameters are kept and repaired into the new ranges, the rest take defaults.
+:class:`TransferPlanner` hands out the best configurations of the most similar past datasets first (from
+``context.experience``, filled by :meth:`automl_gpt.experience.ExperienceStore.find_similar`), then continues with
+TPE, which learns from every result told so far.
+"""
+
+from __future__ import annotations
+
+from itertools import zip_longest
+from typing import Any
+
+from automl_gpt.errors import SearchSpaceError, UsageError
+from automl_gpt.planners import TPEPlanner, config_key
+from automl_gpt.planning import Candidate, Experience, Planner, PlanningContext
+from automl_gpt.search_space import SearchSpace
+from automl_gpt.training import TrialResult
+
+
+def adapt_config(config: dict[str, Any], space: SearchSpace) -> dict[str, Any]:
+    """Fit a configuration from elsewhere into ``space``.
+
+    Parameters the space knows are kept and repaired (cast, clipped, snapped); a value that cannot fit (a
+    categorical choice the space lacks) is replaced by the default; unknown parameters are dropped; missing
+    ones take their defaults; inactive conditional ones are dropped.
+    """
+    kept: dict[str, Any] = {}
+    for name, value in config.items():
+        if name not in space or value is None:
+            continue
+        try:
+            kept[name] = space[name].repair(value)[0]
+        except (TypeError, ValueError):
+            continue
+    try:
+        return space.repair(kept).config
+    except SearchSpaceError:  # cannot happen after per-parameter repair, but never let a warm start crash a run
+        return space.defaults()
+
+
+def transfer_candidates(experience: list[Experience], space: SearchSpace, limit: int | None = None) -> list[Candidate]:
+    """Adapted configurations of the experience, de-duplicated, in hand-out order.
+
+    Datasets are taken most similar first; their configurations (each list best first) are interleaved by rank:
+    the best of every similar dataset, then the second best of each, and so on.
+    """
+    ordered = sorted(experience, key=lambda e: e.similarity, reverse=True)
+    seen: set[str] = set()
+    candidates: list[Candidate] = []
+    columns = [[(e, i, c) for i, c in enumerate(e.configs)] for e in ordered]
+    for rank_row in zip_longest(*columns):
+        for item in rank_row:
+            if item is None:
+                continue
+            exp, rank, raw = item
+            config = adapt_config(raw, space)
+            key = config_key(config)
+            if key in seen:
+                continue
+            seen.add(key)
+            score = f", score {exp.scores[rank]:.4g}" if rank < len(exp.scores) else ""
+            candidates.append(
+                Candidate(
+                    config,
+                    source="transfer",
+                    rationale=f"#{rank + 1} config of similar dataset '{exp.dataset}' "
+                    f"(similarity {exp.similarity:.2f}{score})",
+                )
+            )
+            if limit is not None and len(candidates) >= limit:
+                return candidates
+    return candidates
+
+
+class TransferPlanner(Planner):
+    """Hands out adapted configurations of similar datasets first, then falls back to TPE.
+
+    ``max_transfer`` caps how many transferred configurations are tried before the fallback takes over (all of
+    them by default). The fallback (``tpe``) is seeded with every result told so far; it is seeded with the
+    default configuration only when there is no experience at all.
+    """
+
+    name = "transfer"
+
+    def __init__(self, context: PlanningContext, fallback: str = "tpe", *, max_transfer: int | None = None) -> None:
+        if fallback != "tpe":
+            raise UsageError(f"unknown fallback planner '{fallback}' for transfer (known: tpe)")
+        self.context = context
+        done = {config_key(p.config) for p in context.history}
+        queue = transfer_candidates(context.experience, context.space, limit=None)
+        self._queue = [c for c in queue if config_key(c.config) not in done]
+        if max_transfer is not None:
+            self._queue = self._queue[: max(0, max_transfer - len(context.history))]
+        self._fallback = TPEPlanner(context, seed_with_default=not context.experience, source="tpe")
+
+    def ask(self, n: int) -> list[Candidate]:
+        handed = self._queue[:n]
+        self._queue = self._queue[n:]
+        if len(handed) < n:
+            handed += self._fallback.ask(n - len(handed))
+        return handed
+
+    def tell(self, candidate: Candidate, result: TrialResult) -> None:
+        self._fallback.tell(candidate, result)
