@@ -1,0 +1,39 @@
+"""The ``transformers-qa`` backend: extractive question answering on SQuAD-format data.
+
+This module stays light (no torch or transformers at import); :mod:`.trainer` does the work.
+"""
+
+from __future__ import annotations
+
+from automl_gpt.cards import DataCard, ModelCard
+from automl_gpt.requirements import Requirements
+from automl_gpt.training import Backend, Objective, TrainingRequest, TrialResult
+from automl_gpt_backend_nlp.cards import BACKEND_NAME, shipped_model_cards
+
+REQUIREMENTS = Requirements(extra="nlp", modules=("torch", "transformers"))
+
+
+class TransformersQABackend(Backend):
+    """Fine-tunes a Hugging Face encoder with a span head; the search maximises validation F1 (SQuAD v1.1)."""
+
+    name = BACKEND_NAME
+    description = "Hugging Face transformers encoders fine-tuned for extractive QA on SQuAD-format data"
+    tasks = frozenset({"extractive_qa"})
+    requirements = REQUIREMENTS
+
+    def model_cards(self) -> list[ModelCard]:
+        """The shipped cards; the first, ``minilm-l6-qa``, trains offline on a CPU."""
+        return list(shipped_model_cards())
+
+    def objective(self, data_card: DataCard) -> Objective:
+        return Objective("f1", "maximize")
+
+    def check_data(self, data_card: DataCard) -> None:
+        from automl_gpt_backend_nlp.squad import check_card
+
+        check_card(data_card)
+
+    def train(self, request: TrainingRequest) -> TrialResult:
+        from automl_gpt_backend_nlp.trainer import run_trial
+
+        return run_trial(request)
