@@ -14,6 +14,7 @@ from automl_gpt.requirements import Requirements
 from automl_gpt.training import Backend, Objective, TrainingRequest, TrialResult
 
 MODEL_CARDS = Path(__file__).parent / "model_cards"
+KNOWLEDGE_BASE = Path(__file__).parent / "knowledge" / "xgboost_pmlb.json.gz"
 BINARY_ONLY = ("scale_pos_weight",)
 
 
@@ -42,6 +43,10 @@ class XGBoostBackend(Backend):
         from automl_gpt_backend_tabular.trainer import run_trial
 
         return run_trial(request)
+
+    def knowledge_base(self) -> Path | None:
+        """Best configurations on 16 PMLB datasets (benchmarks/build_knowledge_base.py), for empty stores."""
+        return KNOWLEDGE_BASE if KNOWLEDGE_BASE.exists() else None
 
 
 @cache
