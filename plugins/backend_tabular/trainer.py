@@ -179,6 +179,8 @@ class _Trial:
 
         split_seed = int(self.options.get("split_seed", 0))
         stratify = train.target if self.task in data.CLASSIFICATION else None
+        if stratify is not None and np.unique(stratify, return_counts=True)[1].min() < 2:
+            stratify = None  # a class with one row cannot be split both ways
         indices = np.arange(len(train.target))
         if self.config["validation"] == "kfold":
             k = int(self.config.get("folds", 3))

@@ -181,3 +181,12 @@ def test_bad_data_fails_the_trial_not_the_run(backend: XGBoostBackend, tmp_path:
     card = DataCard(name="t", task="binary", train=str(tmp_path / "gone.csv"), target="y")
     result = backend.train(_request(card, backend, tmp_path, lambda r: False, {}))
     assert result.state == TrialState.FAIL and "gone.csv: train file not found" in result.error
+
+
+def test_class_with_a_single_row_still_trains(backend: XGBoostBackend, tmp_path: Path) -> None:
+    rows = "".join(f"{i},{'a' if i % 2 else 'b'}\n" for i in range(60)) + "99,c\n"
+    (tmp_path / "d.csv").write_text("x,y\n" + rows)
+    card = DataCard(name="t", task="multiclass", train=str(tmp_path / "d.csv"), target="y")
+    backend.check_data(card)
+    result, _ = train(backend, card, model_card_for(backend, card), tmp_path / "trial", limits={"max_rounds": 5})
+    assert result.state == TrialState.COMPLETE, result.error
