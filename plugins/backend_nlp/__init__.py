@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automl_gpt import hookimpl
-from automl_gpt.cards import DataCard, ModelCard
-from automl_gpt.training import Backend
 from automl_gpt_backend_nlp.backend import REQUIREMENTS, TransformersQABackend
+
+if TYPE_CHECKING:
+    from automl_gpt.cards import DataCard, ModelCard
+    from automl_gpt.training import Backend
 
 requirements = REQUIREMENTS
 

@@ -5,11 +5,15 @@ This module stays light (no torch or transformers at import); :mod:`.trainer` do
 
 from __future__ import annotations
 
-from automl_gpt.cards import DataCard, ModelCard
+from typing import TYPE_CHECKING
+
 from automl_gpt.requirements import Requirements
 from automl_gpt.training import Backend, Objective, TrainingRequest, TrialResult
-from automl_gpt_backend_nlp.cards import BACKEND_NAME, shipped_model_cards
 
+if TYPE_CHECKING:  # card schemas (pydantic) load on first use, so listing plugins stays fast
+    from automl_gpt.cards import DataCard, ModelCard
+
+BACKEND_NAME = "transformers-qa"
 REQUIREMENTS = Requirements(extra="nlp", modules=("torch", "transformers"))
 
 
@@ -23,6 +27,8 @@ class TransformersQABackend(Backend):
 
     def model_cards(self) -> list[ModelCard]:
         """The shipped cards; the first, ``minilm-l6-qa``, trains offline on a CPU."""
+        from automl_gpt_backend_nlp.cards import shipped_model_cards
+
         return list(shipped_model_cards())
 
     def objective(self, data_card: DataCard) -> Objective:

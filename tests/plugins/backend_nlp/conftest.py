@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from automl_gpt.cards import DataCard, card_from_mapping
 from automl_gpt_backend_nlp.squad import Answer, QAExample, load_examples, to_squad_json
 

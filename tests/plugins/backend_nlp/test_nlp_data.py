@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from automl_gpt.cards import DataCard, card_from_mapping
 from automl_gpt.errors import CardError, DataError
 from automl_gpt_backend_nlp.backend import TransformersQABackend
@@ -34,11 +33,14 @@ def test_malformed_json_names_file_and_line(make_card: MakeCard) -> None:
         check_card(card)
 
 
-@pytest.mark.parametrize(("payload", "message"), [
-    ({"version": "1.1"}, "top level must be an object with a 'data' list"),
-    ({"data": [{"title": "x"}]}, r"data\[0\]: an article must be an object with a 'paragraphs' list"),
-    ({"data": [{"paragraphs": [{"context": "c", "qas": {}}]}]}, "'qas' must be a list"),
-])
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"version": "1.1"}, "top level must be an object with a 'data' list"),
+        ({"data": [{"title": "x"}]}, r"data\[0\]: an article must be an object with a 'paragraphs' list"),
+        ({"data": [{"paragraphs": [{"context": "c", "qas": {}}]}]}, "'qas' must be a list"),
+    ],
+)
 def test_wrong_structure_is_named(make_card: MakeCard, payload: dict[str, Any], message: str) -> None:
     with pytest.raises(DataError, match=message):
         check_card(make_card(payload))
@@ -64,14 +66,18 @@ def test_empty_context_is_refused(make_card: MakeCard, example_questions: list[Q
         check_card(make_card(payload))
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda qa: qa.update(is_impossible=True, answers=[]), "SQuAD v2.0"),
-    (lambda qa: qa.update(answers=[]), "no answers"),
-    (lambda qa: qa.pop("id"), "has no 'id'"),
-    (lambda qa: qa["answers"][0].update(answer_start="12"), "non-negative integer 'answer_start'"),
-])
-def test_bad_questions_are_refused(make_card: MakeCard, example_questions: list[QAExample], change: Any,
-                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda qa: qa.update(is_impossible=True, answers=[]), "SQuAD v2.0"),
+        (lambda qa: qa.update(answers=[]), "no answers"),
+        (lambda qa: qa.pop("id"), "has no 'id'"),
+        (lambda qa: qa["answers"][0].update(answer_start="12"), "non-negative integer 'answer_start'"),
+    ],
+)
+def test_bad_questions_are_refused(
+    make_card: MakeCard, example_questions: list[QAExample], change: Any, message: str
+) -> None:
     payload = _payload(example_questions[:2])
     change(payload["data"][0]["paragraphs"][0]["qas"][0])
     with pytest.raises(DataError, match=message):
@@ -86,15 +92,16 @@ def test_duplicate_ids_are_refused(make_card: MakeCard, example_questions: list[
         check_card(make_card(payload))
 
 
-def test_card_must_be_text_extractive_qa(tmp_path: Path, make_card: MakeCard,
-                                         example_questions: list[QAExample]) -> None:
+def test_card_must_be_text_extractive_qa(
+    tmp_path: Path, make_card: MakeCard, example_questions: list[QAExample]
+) -> None:
     with pytest.raises(CardError, match="modality"):
         check_card(make_card(example_questions[:2], modality="tabular"))
     with pytest.raises(CardError, match="task"):
         check_card(make_card(example_questions[:2], task="binary"))
     card = make_card(example_questions[:2])
     missing = card_from_mapping(DataCard, {**card.model_dump(), "valid": str(tmp_path / "missing.json")})
-    with pytest.raises(DataError, match="missing.json: file not found"):
+    with pytest.raises(DataError, match=r"missing\.json: file not found"):
         check_card(missing)
 
 
@@ -119,15 +126,24 @@ def test_reads_a_saved_datasets_folder(tmp_path: Path, example_questions: list[Q
     datasets = pytest.importorskip("datasets")
 
     def rows(examples: list[QAExample]) -> list[dict[str, Any]]:
-        return [{"id": e.id, "title": e.title, "context": e.context, "question": e.question,
-                 "answers": {"text": [a.text for a in e.answers], "answer_start": [a.start for a in e.answers]}}
-                for e in examples]
+        return [
+            {
+                "id": e.id,
+                "title": e.title,
+                "context": e.context,
+                "question": e.question,
+                "answers": {"text": [a.text for a in e.answers], "answer_start": [a.start for a in e.answers]},
+            }
+            for e in examples
+        ]
 
     folder = tmp_path / "squad_ds"
-    datasets.DatasetDict({
-        "train": datasets.Dataset.from_list(rows(example_questions[:6])),
-        "validation": datasets.Dataset.from_list(rows(example_questions[6:9])),
-    }).save_to_disk(str(folder))
+    datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_list(rows(example_questions[:6])),
+            "validation": datasets.Dataset.from_list(rows(example_questions[6:9])),
+        }
+    ).save_to_disk(str(folder))
     card = _folder_card(folder, folder)
     check_card(card)
     assert load_split(card, "train") == example_questions[:6]

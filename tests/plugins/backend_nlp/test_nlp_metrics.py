@@ -6,30 +6,34 @@ import math
 from pathlib import Path
 
 import pytest
-
 from automl_gpt_backend_nlp.metrics import exact_match_score, f1_score, normalize_answer, squad_scores
 from automl_gpt_backend_nlp.squad import Answer, QAExample, load_examples
 
 # The first question of the official dev set (Super Bowl 50), with its three reference answers.
 SUPER_BOWL = QAExample(
-    "56be4db0acb8001400a502ec", "Super_Bowl_50",
+    "56be4db0acb8001400a502ec",
+    "Super_Bowl_50",
     "Super Bowl 50 was an American football game to determine the champion of the National Football League (NFL) "
     "for the 2015 season. The American Football Conference (AFC) champion Denver Broncos defeated the National "
     "Football Conference (NFC) champion Carolina Panthers 24-10 to earn their third Super Bowl title.",
     "Which NFL team represented the AFC at Super Bowl 50?",
     (Answer("Denver Broncos", 177), Answer("Denver Broncos", 177), Answer("Denver Broncos", 177)),
 )
-SEASON = QAExample("q2", "t", "It was for the 2015 season.", "Which season?",
-                   (Answer("2015", 15), Answer("the 2015 season", 11)))
+SEASON = QAExample(
+    "q2", "t", "It was for the 2015 season.", "Which season?", (Answer("2015", 15), Answer("the 2015 season", 11))
+)
 
 
-@pytest.mark.parametrize(("text", "normalised"), [
-    ("The Denver Broncos!", "denver broncos"),
-    ("  an apple a day  ", "apple day"),
-    ("Saint   Bernadette\tSoubirous.", "saint bernadette soubirous"),
-    ("theatre, anthem", "theatre anthem"),  # articles only as whole words
-    ("U.S.-born", "usborn"),
-])
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [
+        ("The Denver Broncos!", "denver broncos"),
+        ("  an apple a day  ", "apple day"),
+        ("Saint   Bernadette\tSoubirous.", "saint bernadette soubirous"),
+        ("theatre, anthem", "theatre anthem"),  # articles only as whole words
+        ("U.S.-born", "usborn"),
+    ],
+)
 def test_normalisation_matches_the_official_script(text: str, normalised: str) -> None:
     assert normalize_answer(text) == normalised
 
@@ -49,7 +53,9 @@ def test_f1_is_token_overlap() -> None:
 
 def test_scores_take_the_best_reference_and_count_missing_predictions_as_zero() -> None:
     assert squad_scores([SUPER_BOWL, SEASON], {SUPER_BOWL.id: "Denver Broncos", "q2": "2015 season"}) == {
-        "exact_match": 100.0, "f1": 100.0}
+        "exact_match": 100.0,
+        "f1": 100.0,
+    }
     partial = squad_scores([SUPER_BOWL, SEASON], {SUPER_BOWL.id: "Broncos"})
     assert partial["exact_match"] == 0.0
     assert partial["f1"] == pytest.approx(100 * (2 / 3) / 2)
