@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
-
 from automl_gpt.errors import CardError
 from automl_gpt.search_space import Param, SearchSpace
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 Task = Literal["binary", "multiclass", "regression", "extractive_qa", "object_detection"]
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression", "extractive_qa", "object_detection")
@@ -25,7 +24,7 @@ ColumnType = Literal["numeric", "categorical", "text", "datetime", "boolean"]
 
 
 class _Card(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -50,7 +49,7 @@ class _Card(BaseModel):
 class DataSplit(BaseModel):
     """One data file (or annotation file plus image folder) of a dataset."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     path: str
     images: str | None = None
@@ -59,7 +58,7 @@ class DataSplit(BaseModel):
 class ColumnInfo(BaseModel):
     """What a data card records about one column."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     type: ColumnType
     missing: int = 0

@@ -8,11 +8,13 @@ real result of one. The run loop never knows which planner it drives.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from automl_gpt.cards import DataCard, ModelCard
-from automl_gpt.search_space import SearchSpace
 from automl_gpt.training import Objective, TrainingLog, TrialResult
+
+if TYPE_CHECKING:  # pydantic stays out of start-up (plugins list); cards are only annotations here
+    from automl_gpt.cards import DataCard, ModelCard
+    from automl_gpt.search_space import SearchSpace
 
 
 @dataclass

@@ -91,8 +91,8 @@ class PluginManager:
     def register_module(self, module: ModuleType | object, *, name: str | None = None, source: str = "in-process",
                         version: str | None = None) -> PluginRecord:
         """Register an already imported plugin object (a module, or any object with hook implementations)."""
-        name = name or getattr(module, "__name__", type(module).__name__)
-        record = PluginRecord(name=name, module=getattr(module, "__name__", name), source=source, version=version)
+        name = name or str(getattr(module, "__name__", type(module).__name__))
+        record = PluginRecord(name=name, module=str(getattr(module, "__name__", name)), source=source, version=version)
         try:
             self.pm.register(module, name=name)
         except Exception as exc:  # pluggy raises ValueError/PluginValidationError on bad impls

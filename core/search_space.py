@@ -20,9 +20,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from automl_gpt.errors import SearchSpaceError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Stage = Literal["data_processing", "model", "hyperparameters"]
 STAGES: tuple[Stage, ...] = ("data_processing", "model", "hyperparameters")
@@ -30,7 +29,7 @@ Scalar = bool | int | float | str | None
 
 
 class _Param(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     description: str = ""
     stage: Stage = "hyperparameters"

@@ -14,10 +14,12 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from automl_gpt.cards import DataCard, ModelCard
 from automl_gpt.requirements import Requirements
+
+if TYPE_CHECKING:  # pydantic stays out of start-up (plugins list); cards are only annotations here
+    from automl_gpt.cards import DataCard, ModelCard
 
 Split = Literal["train", "valid", "test"]
 Direction = Literal["minimize", "maximize"]

@@ -10,12 +10,14 @@ golden-tested.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from automl_gpt.cards import DataCard, ModelCard
 from automl_gpt.hookspecs import hookimpl
 from automl_gpt.planning import Experience, PastTrial, PlanningContext
 from automl_gpt.training import Objective, TrialState
+
+if TYPE_CHECKING:
+    from automl_gpt.cards import DataCard, ModelCard
 
 MAX_FEEDBACK_TRIALS = 8
 MAX_EXPERIENCE = 3

@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 import yaml
-
 from automl_gpt.cards import TASKS, DataCard, ModelCard, load_card, load_data_card, load_model_card
 from automl_gpt.errors import UnknownNameError, UsageError
 from automl_gpt.plugins import get_plugin_manager

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from automl_gpt.cards import (
     DataCard,
     ModelCard,
