@@ -28,7 +28,6 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 import pluggy
-
 from automl_gpt import hookspecs
 from automl_gpt.errors import PluginError, UnknownNameError
 from automl_gpt.llm import LLMProvider
@@ -75,6 +74,7 @@ class PluginManager:
         self._backends: dict[str, Backend] | None = None
         self._providers: dict[str, LLMProvider] | None = None
         self.strict = _flag("AUTOML_GPT_STRICT_PLUGINS")
+        self.switch_problems: list[str] = []
         if _flag("AUTOML_GPT_TRACE_PLUGINS"):
             self.pm.trace.root.setwriter(sys.stderr.write)
             self.pm.enable_tracing()
@@ -107,7 +107,9 @@ class PluginManager:
         """Load every entry point of the ``automl_gpt`` group, each on its own, honouring the switches."""
         selected = _names("AUTOML_GPT_LOAD_PLUGINS")
         blocked = _names("AUTOML_GPT_BLOCK_PLUGINS") or set()
-        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+        self._check_switch_names(selected, blocked, {ep.name for ep in found})
+        for ep in found:
             if ep.name in self.records:
                 continue
             record = PluginRecord(name=ep.name, module=ep.value, source="entry point", version=_version(ep))
@@ -122,6 +124,16 @@ class PluginManager:
                 continue
             loaded = self.register_module(module, name=ep.name, source="entry point", version=record.version)
             loaded.module = ep.value
+
+    def _check_switch_names(self, selected: set[str] | None, blocked: set[str], installed: set[str]) -> None:
+        """Note switch values that name no installed plugin (typos); raises in strict mode."""
+        known = ", ".join(sorted(installed)) or "none"
+        for variable, names in (("AUTOML_GPT_LOAD_PLUGINS", selected or set()), ("AUTOML_GPT_BLOCK_PLUGINS", blocked)):
+            for name in sorted(names - installed):
+                problem = f"{variable} names '{name}', which is not an installed plugin (installed: {known})"
+                if self.strict:
+                    raise PluginError(problem)
+                self.switch_problems.append(problem)
 
     def check_pending(self) -> list[str]:
         """Names of hook implementations that match no hook spec (typos); raises in strict mode."""

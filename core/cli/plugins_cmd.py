@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import click
-
 from automl_gpt.plugins import PluginRecord, get_plugin_manager
 
 
@@ -19,7 +18,10 @@ def plugins() -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include the built-in default plugins.")
 def list_plugins(as_json: bool, show_all: bool) -> None:
     """List plugins with their status, hooks and what they provide."""
-    records = [r for r in get_plugin_manager().plugin_records() if show_all or r.source != "builtin"]
+    manager = get_plugin_manager()
+    records = [r for r in manager.plugin_records() if show_all or r.source != "builtin"]
+    for problem in manager.switch_problems:
+        click.echo(f"warning: {problem}", err=True)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in records], indent=2))
         return
@@ -27,7 +29,7 @@ def list_plugins(as_json: bool, show_all: bool) -> None:
     headers = ("name", "version", "status", "provides", "note")
     widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers) - 1)]
     for row in [headers, *rows]:
-        cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
         click.echo("  ".join([*cells, str(row[-1])]).rstrip())
 
 
@@ -41,13 +43,15 @@ def check_plugins() -> None:
         click.echo(f"broken: {record.name}: {record.error}", err=True)
     for problem in pending:
         click.echo(f"unknown hook: {problem}", err=True)
-    if broken or pending:
+    for problem in manager.switch_problems:
+        click.echo(f"bad switch: {problem}", err=True)
+    if broken or pending or manager.switch_problems:
         raise SystemExit(1)
     click.echo(f"ok: {len(manager.records)} plugins loaded without errors")
 
 
 def _provides(record: PluginRecord) -> str:
-    names = []
+    names: list[str] = []
     for kind, items in record.provides.items():
         label = "backend" if kind == "backends" else "llm"
         names.extend(f"{label}:{item['name']}" for item in items)

@@ -129,3 +129,5 @@ def test_plugins_check_reports_a_typod_hook(tmp_path: Path) -> None:
     result = cli("plugins", "check", path=site, env={"AUTOML_GPT_LOAD_PLUGINS": "typo"})
     assert result.returncode == 1
     assert "unknown hook:" in result.stderr and "register_backend" in result.stderr
+    result = cli("plugins", "check", path=site, env={"AUTOML_GPT_LOAD_PLUGINS": "typo,tpyo"})
+    assert "bad switch: AUTOML_GPT_LOAD_PLUGINS names 'tpyo', which is not an installed plugin" in result.stderr

@@ -162,3 +162,18 @@ def test_registries_are_refreshed_when_a_plugin_registers() -> None:
 
     manager.register_module(SimpleNamespace(register_backends=register_backends), name="late")
     assert "late" in manager.backends()
+
+
+def test_switch_names_that_match_no_plugin_are_reported(third_party: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOML_GPT_LOAD_PLUGINS", "acme,acne")
+    monkeypatch.setenv("AUTOML_GPT_BLOCK_PLUGINS", "quantom")
+    manager = PluginManager()
+    assert manager.records["acme"].status == "loaded"
+    assert [p.split(",")[0] for p in manager.switch_problems] == [
+        "AUTOML_GPT_LOAD_PLUGINS names 'acne'",
+        "AUTOML_GPT_BLOCK_PLUGINS names 'quantom'",
+    ]
+    assert "which is not an installed plugin (installed: acme, " in manager.switch_problems[0]
+    monkeypatch.setenv("AUTOML_GPT_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match="AUTOML_GPT_LOAD_PLUGINS names 'acne'"):
+        PluginManager()
