@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-import jsonschema
 from automl_gpt.errors import (
     LLMAuthError,
     LLMError,
@@ -38,7 +37,6 @@ from automl_gpt.errors import (
 from automl_gpt.keys import env_var, redact
 from automl_gpt.llm import GenerationSettings, LLMModel, LLMResponse, Usage
 from automl_gpt.llm_cache import CachedAnswer, LLMCache, cache_key
-from jsonschema.exceptions import best_match
 
 R = TypeVar("R", bound=LLMResponse)
 
@@ -142,6 +140,9 @@ def estimate_cost(provider: str, model: str, usage: Usage) -> float | None:
 
 def schema_error(data: Any, schema: dict[str, Any]) -> str | None:
     """One line describing why ``data`` does not match ``schema``, or None when it matches."""
+    import jsonschema  # imported on use: provider plugins import this module, and `plugins list` must stay fast
+    from jsonschema.exceptions import best_match
+
     error = best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
     if error is None:
         return None
@@ -285,6 +286,8 @@ class LLMClient:
         settings: GenerationSettings = DEFAULT_SETTINGS,
     ) -> StructuredResponse:
         """A JSON value valid against ``schema`` (see the module docstring for repair), or LLMOutputError."""
+        import jsonschema
+
         try:
             jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
