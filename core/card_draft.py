@@ -99,10 +99,7 @@ def read_table(path: Path, options: dict[str, Any] | None = None) -> tuple[pd.Da
     """
     import pandas as pd
 
-    if not path.exists():
-        raise DataError(f"{path}: file not found (check the path)")
-    if not path.is_file():
-        raise DataError(f"{path}: not a file (pass a CSV or Parquet file)")
+    check_data_file(path)
     if path.name.lower().endswith(PARQUET_SUFFIXES):
         try:
             return pd.read_parquet(path), {}
@@ -139,6 +136,14 @@ def read_table(path: Path, options: dict[str, Any] | None = None) -> tuple[pd.Da
     if markers and "na_values" not in options:
         return read_table(path, {**options, "na_values": markers})
     return frame, options
+
+
+def check_data_file(path: Path) -> None:
+    """Raise a one-line DataError when ``path`` is missing or not a file."""
+    if not path.exists():
+        raise DataError(f"{path}: file not found (check the path)")
+    if not path.is_file():
+        raise DataError(f"{path}: not a file (pass a CSV or Parquet file)")
 
 
 def sniff_csv(path: Path) -> CsvLayout:

@@ -27,10 +27,11 @@ def parse_card(path: Path, data: dict[str, Any], kind: str) -> DataCard | ModelC
 def draft_card(
     path: Path, target: str | None, task: str | None, name: str | None, test: Path | None
 ) -> DataCard | None:
-    from automl_gpt.card_draft import draft_data_card, looks_like_coco
+    from automl_gpt.card_draft import check_data_file, draft_data_card, looks_like_coco
 
     if looks_like_coco(path):
         return None
+    check_data_file(path)
     if not target:
         raise UsageError(f"{path}: --target is required to draft a card for a table (name the column to predict)")
     return draft_data_card(path, target=target, task=task, name=name, test=test)

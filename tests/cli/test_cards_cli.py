@@ -75,6 +75,7 @@ def test_cards_init_out_writes_paths_relative_to_the_card(table: Path, tmp_path:
     ("args", "expected"),
     [
         (["missing.csv", "--target", "y"], "error: missing.csv: file not found (check the path)"),
+        (["."], "error: .: not a file (pass a CSV or Parquet file)"),
         (
             ["income.csv", "--target", "incme"],
             "error: income.csv: --target 'incme' is not a column (did you mean 'income'? columns: age, job, income)",
