@@ -130,6 +130,9 @@ class _Trial:
         self.workdir = Path(request.workdir)
         self.device = str(self.limits.get("device") or "")
         self.model: Any = None
+        self.tokenizer: Any = None
+        self.total_steps = 0
+        self.predictions: dict[str, str] = {}
 
     # -- the trial ----------------------------------------------------------------------------------------------
 
