@@ -210,12 +210,13 @@ class Loop:
         """
         with self.store.planning_lock():
             self.store.fail_stale()
-            if self.store.waiting() == 0:
-                remaining = self.settings.budget - self.store.slots_used()
+            trials = self.store.trials()
+            if self.store.waiting(trials) == 0:
+                remaining = self.settings.budget - self.store.slots_used(trials)
                 if remaining <= 0:
                     return None
-                self._catch_up(planner, told)
-                candidates = self._ask(planner, min(self.settings.batch_size, remaining))
+                self._catch_up(planner, told, trials)
+                candidates = self._ask(planner, min(self.settings.batch_size, remaining), trials)
                 if not candidates:
                     self.echo(f"planner '{planner.name}' has nothing new to propose; stopping")
                     return None
@@ -224,18 +225,17 @@ class Loop:
                     self.store.enqueue(candidate)
             return self.store.take()
 
-    def _catch_up(self, planner: Planner, told: set[int]) -> None:
+    def _catch_up(self, planner: Planner, told: set[int], trials: list[Any]) -> None:
         """Refresh the history from the study and tell the planner what other workers found."""
-        self.context.history = self.store.history()
+        self.context.history = self.store.history(trials)
         for past in self.context.history:
             if past.number not in told:
                 told.add(past.number)
                 planner.tell(Candidate(past.config, source="other worker"), past.result)
 
-    def _ask(self, planner: Planner, n: int, attempts: int = 5) -> list[Candidate]:
+    def _ask(self, planner: Planner, n: int, trials: list[Any], attempts: int = 5) -> list[Candidate]:
         """Up to ``n`` candidates not tried before; asks again (a few times) when all were duplicates."""
-        seen = {config_key(t.params or t.system_attrs.get("fixed_params") or {})
-                for t in self.store.study.get_trials(deepcopy=False)}
+        seen = {config_key(t.params or t.system_attrs.get("fixed_params") or {}) for t in trials}
         for _ in range(attempts):
             fresh = []
             for candidate in planner.ask(n):
@@ -253,9 +253,7 @@ class Loop:
         candidate.predictions.extend(p for p in predictions if p is not None and p.predictor not in known)
 
     def _others_running(self) -> bool:
-        import optuna
-
-        return bool(self.store.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
+        return self.store.running() > 0
 
     def _trial(self, trial: Any, candidate: Candidate) -> PastTrial:
         workdir = self.store.trial_dir(trial.number)

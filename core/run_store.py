@@ -16,13 +16,16 @@ worker died is failed by the next worker that looks, and re-queued once (Optuna'
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
+import logging
 import os
 import socket
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +35,8 @@ from automl_gpt.errors import UsageError
 from automl_gpt.planning import Candidate, PastTrial, Prediction
 from automl_gpt.search_space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from automl_gpt.training import TrainingLog, TrialResult, TrialState
+
+logger = logging.getLogger("automl_gpt.run_store")
 
 SETTINGS_FILE = "run.json"
 SETTINGS_ATTR = "settings"
@@ -95,13 +100,23 @@ def open_storage(url: str, heartbeat_s: int | None = 10) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
+    # We drive heartbeats ourselves around each trial (ask/tell, not Study.optimize): Optuna warns about that.
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
+    retry = _retry_callback()
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     return optuna.storages.RDBStorage(
         url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_s,
         grace_period=None if heartbeat_s is None else 3 * heartbeat_s,
         heartbeat_stale_trial_callback=retry if heartbeat_s else None,
     )
+
+
+def _retry_callback() -> Any:
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
 
 
 def load_settings_from_study(storage_url: str, study_name: str) -> RunSettings:
@@ -161,22 +176,36 @@ class RunStore:
         }
         self.study.enqueue_trial(candidate.config, user_attrs=attrs, skip_if_exists=False)
 
-    def waiting(self) -> int:
+    def trials(self) -> list[Any]:
+        """One read of every trial of the study (pass it to the helpers below to avoid re-reading)."""
+        return self.study.get_trials(deepcopy=False)
+
+    def waiting(self, trials: list[Any] | None = None) -> int:
         import optuna
 
-        return len(self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
+        return sum(t.state == optuna.trial.TrialState.WAITING for t in trials or self.trials())
 
-    def retried(self) -> set[int]:
+    def running(self, trials: list[Any] | None = None) -> int:
+        import optuna
+
+        return sum(t.state == optuna.trial.TrialState.RUNNING for t in trials or self.trials())
+
+    def retried(self, trials: list[Any] | None = None) -> set[int]:
         """Numbers of failed trials that were queued again (their retry carries their budget slot)."""
-        return {n for t in self.study.get_trials(deepcopy=False) for n in t.system_attrs.get("retry_history", [])}
+        return {n for t in (trials if trials is not None else self.trials())
+                for n in t.system_attrs.get("retry_history", [])}
 
-    def slots_used(self) -> int:
+    def slots_used(self, trials: list[Any] | None = None) -> int:
         """Trials that count against the budget: every trial, a retried one and its retries counted once."""
-        return len(self.study.get_trials(deepcopy=False)) - len(self.retried())
+        trials = trials if trials is not None else self.trials()
+        return len(trials) - len(self.retried(trials))
 
     def take(self) -> tuple[Any, Candidate]:
         """Take the oldest WAITING trial as this worker's running trial (call under the planning lock)."""
         trial = self.study.ask()
+        # Beat first, then sign: a trial signed by a worker always has a heartbeat, so a worker that dies at any
+        # point is noticed (see fail_stale for the unsigned case).
+        self.storage.record_heartbeat(trial._trial_id)
         trial.set_user_attr("worker", WORKER_ID)
         config = self.space.active(self.fixed_params(trial))
         for name in config:
@@ -204,17 +233,23 @@ class RunStore:
         """Record a trial's result in the study (COMPLETE, PRUNED or FAIL) with its log and metrics."""
         import optuna
 
-        trial.set_user_attr("metrics", result.metrics)
-        trial.set_user_attr("log", result.log.to_list())
-        trial.set_user_attr("artifacts", result.artifacts)
-        trial.set_user_attr("error", result.error)
-        trial.set_user_attr("duration_s", result.duration_s)
-        if result.state == TrialState.COMPLETE and value is not None:
-            self.study.tell(trial, value)
-        elif result.state == TrialState.PRUNED:
-            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        else:
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        try:
+            trial.set_user_attr("metrics", result.metrics)
+            trial.set_user_attr("log", result.log.to_list())
+            trial.set_user_attr("artifacts", result.artifacts)
+            trial.set_user_attr("error", result.error)
+            trial.set_user_attr("duration_s", result.duration_s)
+            if result.state == TrialState.COMPLETE and value is not None:
+                self.study.tell(trial, value)
+            elif result.state == TrialState.PRUNED:
+                self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            # Another worker missed our heartbeats (an overloaded machine) and failed this trial; its retry is
+            # queued and will train it again, so the budget slot is not lost.
+            logger.warning("trial %d was declared dead by another worker before it finished; its retry will run",
+                           trial.number)
 
     # -- workers that died ------------------------------------------------------------------------------
 
@@ -223,19 +258,39 @@ class RunStore:
         other worker can be running them. Returns how many."""
         import optuna
 
-        callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
         running = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
         for trial in running:
             self.storage.set_trial_user_attr(trial._trial_id, "error", INTERRUPTED)
-            self.storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
-            callback(self.study, self.storage.get_trial(trial._trial_id))
+            self._fail_and_requeue(trial)
         return len(running)
 
-    def fail_stale(self) -> None:
-        """Fail (and re-queue) trials whose worker stopped sending heartbeats."""
+    def fail_stale(self, trials: list[Any] | None = None) -> None:
+        """Fail (and re-queue) trials whose worker stopped sending heartbeats.
+
+        A worker killed between ``study.ask()`` and its first heartbeat leaves a RUNNING trial that Optuna's
+        heartbeat check never sees; such a trial (not yet signed by a worker) is failed and re-queued once it is
+        twice the grace period old.
+        """
         import optuna
 
         optuna.storages.fail_stale_trials(self.study)
+        grace = 3 * self.settings.heartbeat_s
+        now = datetime.datetime.now()
+        for trial in trials if trials is not None else self.trials():
+            unsigned = trial.state == optuna.trial.TrialState.RUNNING and "worker" not in trial.user_attrs
+            if unsigned and trial.datetime_start and (now - trial.datetime_start).total_seconds() > 2 * grace:
+                self._fail_and_requeue(trial)
+
+    def _fail_and_requeue(self, trial: Any) -> None:
+        """Mark a running trial FAIL and queue its configuration again (once), as Optuna does for stale trials."""
+        import optuna
+
+        try:
+            failed = self.storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:  # another worker got there first
+            return
+        if failed:
+            _retry_callback()(self.study, self.storage.get_trial(trial._trial_id))
 
     @contextlib.contextmanager
     def heartbeat(self, trial: Any) -> Iterator[None]:
@@ -301,9 +356,9 @@ class RunStore:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def history(self) -> list[PastTrial]:
+    def history(self, trials: list[Any] | None = None) -> list[PastTrial]:
         """Every finished trial, in order, as planners and reports see it."""
-        return [past for trial in self.study.get_trials(deepcopy=False) if (past := to_past_trial(trial))]
+        return [past for trial in (trials if trials is not None else self.trials()) if (past := to_past_trial(trial))]
 
 
 def to_past_trial(trial: Any) -> PastTrial | None:

@@ -6,7 +6,6 @@ import json
 import types
 from pathlib import Path
 
-import optuna
 import pytest
 from automl_gpt import hookimpl
 from automl_gpt.errors import LLMServerError, UsageError

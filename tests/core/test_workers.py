@@ -13,7 +13,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-
 from automl_gpt.run_store import open_storage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,10 +65,8 @@ def test_three_workers_one_killed_every_trial_ends_once(postgres_url: str, tmp_p
                 break
         time.sleep(0.1)
     assert killed_trial is not None, "the victim never ran a trial"
-    outputs = []
     for process in (first, others[1]):
-        output, _ = process.communicate(timeout=180)
-        outputs.append(output.decode())
+        output, _ = process.communicate(timeout=600)
         assert process.returncode == 0, output.decode()[-2000:]
     victim.wait(timeout=10)
 

@@ -21,7 +21,7 @@ def main(argv: list[str]) -> None:
         if mode == "first":
             budget, card_dir = int(argv[4]), Path(argv[5])
             run(loop_support.data_card(card_dir), planner="random", budget=budget, seed=0, out=out, storage=storage,
-                study_name=study, heartbeat_s=1, limits={"sleep_per_step": 0.06}, prune=False, batch_size=2)
+                study_name=study, heartbeat_s=2, limits={"sleep_per_step": 0.06}, prune=False, batch_size=2)
         else:
             work(storage, study, out=out)
 

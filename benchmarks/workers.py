@@ -1,0 +1,135 @@
+"""Trials per minute with 1, 2 and 4 workers on one PostgreSQL study, and the share of time spent on the store.
+
+    python benchmarks/workers.py [--url postgresql+psycopg://...] [--trials 24] [--trial-seconds 1.0]
+
+Each worker is a real process running the loop against the shared study; the "training" is the analytic
+backend of the test suite with a fixed sleep per step, so the figures measure coordination, not learning.
+Store time per trial = time waiting for the planning lock plus every store call (queue checks, enqueue, ask,
+tell, history refresh), measured around those calls in each worker. Target: under 2% of each trial.
+Starts a throwaway server with tests/support/postgres.sh when --url is not given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+WORKER_CODE = """
+import json, sys, time
+from pathlib import Path
+from automl_gpt import loop
+from automl_gpt.run_store import RunStore
+from automl_gpt.testing import plugins_loaded
+from tests.core import loop_support
+
+store_seconds = 0.0
+def timed(method):
+    def wrapper(*args, **kwargs):
+        global store_seconds
+        started = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            store_seconds += time.perf_counter() - started
+    return wrapper
+for name in ("enqueue", "take", "finish", "history", "slots_used", "waiting", "fail_stale"):
+    setattr(RunStore, name, timed(getattr(RunStore, name)))
+stores = []
+original_init = RunStore.__init__
+def init(self, *args, **kwargs):
+    original_init(self, *args, **kwargs)
+    stores.append(self)
+RunStore.__init__ = init
+mode, url, study, out, budget, card_dir, step = sys.argv[1:8]
+with plugins_loaded(loop_support):
+    started = time.perf_counter()
+    if mode == "first":
+        result = loop.run(loop_support.data_card(Path(card_dir)), planner="random", budget=int(budget), out=out,
+                          storage=url, study_name=study, prune=False, batch_size=1,
+                          limits={"sleep_per_step": float(step)}, echo=lambda line: None)
+    else:
+        result = loop.work(url, study, out=out, echo=lambda line: None)
+lock_wait = sum(store.lock_wait_s for store in stores)
+print(json.dumps({"store_s": store_seconds + lock_wait, "wall_s": time.perf_counter() - started}))
+"""
+
+
+def start_postgres() -> str:
+    output = subprocess.run(
+        [str(REPO / "tests" / "support" / "postgres.sh"), "start"], capture_output=True, text=True, check=True
+    )
+    return output.stdout.strip().splitlines()[-1]
+
+
+def run_workers(url: str, n_workers: int, trials: int, step_s: float) -> dict[str, float]:
+    study = f"bench-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / "runs")
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        started = time.perf_counter()
+        args = [url, study, out, str(trials), tmp, str(step_s)]
+        first = subprocess.Popen(
+            [sys.executable, "-c", WORKER_CODE, "first", *args], stdout=subprocess.PIPE, env=env, cwd=REPO
+        )
+        time.sleep(1.5)  # the first worker creates the study
+        others = [
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER_CODE, "worker", *args], stdout=subprocess.PIPE, env=env, cwd=REPO
+            )
+            for _ in range(n_workers - 1)
+        ]
+        reports = []
+        for process in [first, *others]:
+            output, _ = process.communicate(timeout=1800)
+            if process.returncode != 0:
+                raise SystemExit(f"a worker failed (exit {process.returncode})")
+            reports.append(json.loads(output.decode().strip().splitlines()[-1]))
+        wall = time.perf_counter() - started
+    store = sum(r["store_s"] for r in reports)
+    busy = sum(r["wall_s"] for r in reports)
+    return {
+        "workers": n_workers,
+        "wall_s": wall,
+        "trials_per_min": trials / wall * 60,
+        "store_share": store / busy,
+        "store_ms_per_trial": store / trials * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default=None)
+    parser.add_argument("--trials", type=int, default=24)
+    parser.add_argument("--trial-seconds", type=float, default=1.0, help="simulated training time per trial")
+    parser.add_argument("--workers", default="1,2,4")
+    args = parser.parse_args()
+    url = args.url or start_postgres()
+    step = args.trial_seconds / 20  # the analytic backend logs 20 steps
+    rows = [run_workers(url, int(n), args.trials, step) for n in args.workers.split(",")]
+    base = rows[0]["trials_per_min"]
+    print(
+        f"{args.trials} trials of ~{args.trial_seconds:g} s each, PostgreSQL at {url.split('@')[-1]}, "
+        f"{os.cpu_count()} CPUs"
+    )
+    print(f"{'workers':>7} {'wall s':>8} {'trials/min':>10} {'speed-up':>8} {'store ms/trial':>14} {'store share':>11}")
+    for row in rows:
+        print(
+            f"{row['workers']:>7} {row['wall_s']:>8.1f} {row['trials_per_min']:>10.1f} "
+            f"{row['trials_per_min'] / base:>8.2f} {row['store_ms_per_trial']:>14.1f} {row['store_share']:>10.2%}"
+        )
+    worst = max(row["store_share"] for row in rows)
+    print(f"target: store share under 2% per trial -> {'met' if worst < 0.02 else 'MISSED'} (worst {worst:.2%})")
+
+
+if __name__ == "__main__":
+    main()
