@@ -32,7 +32,8 @@ class TransformersQABackend(Backend):
         return list(shipped_model_cards())
 
     def objective(self, data_card: DataCard) -> Objective:
-        return Objective("f1", "maximize")
+        """Validation F1, or exact match when the data card asks for it (``metric: exact_match``)."""
+        return Objective("exact_match" if data_card.metric == "exact_match" else "f1", "maximize")
 
     def check_data(self, data_card: DataCard) -> None:
         from automl_gpt_backend_nlp.squad import check_card

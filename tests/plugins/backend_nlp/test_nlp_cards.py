@@ -8,10 +8,11 @@ from pathlib import Path
 
 import automl_gpt_backend_nlp as plugin
 import pytest
-from automl_gpt.cards import load_model_card
+from automl_gpt.cards import DataCard, load_model_card
 from automl_gpt.errors import CardError
 from automl_gpt.search_space import CategoricalParam, FloatParam, IntParam
 from automl_gpt.testing import plugins_loaded
+from automl_gpt.training import Objective
 from automl_gpt_backend_nlp.backbone import DEFAULT_BACKBONE, resolve_backbone
 from automl_gpt_backend_nlp.backend import TransformersQABackend
 
@@ -88,3 +89,10 @@ def test_backend_registers_and_the_import_stays_light() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_objective_is_f1_unless_the_card_asks_for_exact_match(example_card: DataCard) -> None:
+    backend = TransformersQABackend()
+    assert backend.objective(example_card) == Objective("f1", "maximize")
+    exact = example_card.model_copy(update={"metric": "exact_match"})
+    assert backend.objective(exact) == Objective("exact_match", "maximize")
