@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from automl_gpt import hookimpl
@@ -130,7 +131,7 @@ def test_in_process_registration_and_bad_registrations() -> None:
         name = "x"
 
     @hookimpl
-    def register_backends(register):  # type: ignore[no-untyped-def]
+    def register_backends(register: Callable[[Any], None]) -> None:
         register(NotABackend())
 
     manager = PluginManager(load_entry_points=False)
@@ -141,7 +142,7 @@ def test_in_process_registration_and_bad_registrations() -> None:
     assert "is not a Backend" in (manager.records["wrong"].error or "")
 
     @hookimpl
-    def parse_card(path, data, kind, colour):  # type: ignore[no-untyped-def]
+    def parse_card(path: Path, data: dict[str, Any], kind: str, colour: str) -> None:
         return None
 
     bad = manager.register_module(SimpleNamespace(parse_card=parse_card), name="bad-args")
@@ -157,7 +158,7 @@ def test_registries_are_refreshed_when_a_plugin_registers() -> None:
     assert "late" not in manager.backends()
 
     @hookimpl
-    def register_backends(register):  # type: ignore[no-untyped-def]
+    def register_backends(register: Callable[[Any], None]) -> None:
         register(Late())
 
     manager.register_module(SimpleNamespace(register_backends=register_backends), name="late")
