@@ -1,0 +1,171 @@
+"""One detection trial: build an mmengine Runner from a config dict, train, evaluate, save (imports mmdet).
+
+The workdir receives ``trial.json`` (configuration and effective budget), ``mmdet_config.py`` (the full
+MMDetection config), ``metrics.json`` and, under ``mmdet/``, mmengine's checkpoint and logs. A workdir that
+already holds a checkpoint of the same configuration is resumed from it (a longer ``max_iters`` continues
+training); one holding a different configuration is refused rather than overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from automl_gpt.errors import AutomlGptError, TrainingError
+from automl_gpt.training import TrainingRequest, TrialResult, TrialState
+from automl_gpt_backend_vision.coco import subset
+from automl_gpt_backend_vision.data import CocoSplit, DetectionData
+from automl_gpt_backend_vision.detectors import DataPaths, Schedule, runner_config
+
+RUNNER_DIR = "mmdet"
+# Budget knobs that may change between a run and its resumption; everything else must match.
+RESUMABLE_KEYS = ("max_iters",)
+
+
+def run_trial(request: TrainingRequest, config: dict[str, Any], data: DetectionData, started: float) -> TrialResult:
+    """Train one configuration for real and return its result (FAIL with a one-line error on any failure)."""
+    from automl_gpt_backend_vision.hooks import StreamLogHook, TrialStopped
+
+    options = request.model_card.options
+    hook = StreamLogHook(request.report, score_thr=float(options.get("score_thr", 0.001)))
+    try:
+        result = _train(request, config, data, hook)
+    except TrialStopped:
+        result = TrialResult(TrialState.PRUNED, metrics=_metrics(hook), log=hook.log)
+    except AutomlGptError as exc:
+        result = TrialResult(TrialState.FAIL, log=hook.log, error=_one_line(str(exc)))
+    except MemoryError:
+        result = TrialResult(TrialState.FAIL, log=hook.log, error="out of memory (lower batch_size or image_scale)")
+    except Exception as exc:  # a crash inside mmdet/mmengine is this trial's failure, told in one line
+        result = TrialResult(TrialState.FAIL, log=hook.log, error=f"{type(exc).__name__}: {_one_line(str(exc))}")
+    result.duration_s = time.monotonic() - started
+    return result
+
+
+def _train(request: TrainingRequest, config: dict[str, Any], data: DetectionData, hook: Any) -> TrialResult:
+    import torch
+    from automl_gpt_backend_vision.checkpoint import mmengine_safe_globals
+    from automl_gpt_backend_vision.hooks import LoadCheckpointHook
+    from mmengine.config import Config, ConfigDict
+    from mmengine.runner import Runner
+
+    workdir = request.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    limits = request.limits
+    if limits.get("threads"):
+        torch.set_num_threads(int(limits["threads"]))
+    cuda = torch.cuda.is_available()
+    schedule = _schedule(config, request.model_card.options, limits, cuda)
+    paths = DataPaths(
+        train_ann=str(_annotations(data.train, limits.get("max_images"), workdir / "train.json")),
+        train_images=str(data.train.images),
+        valid_ann=str(
+            _annotations(data.valid, limits.get("max_valid_images", limits.get("max_images")), workdir / "valid.json")
+        ),
+        valid_images=str(data.valid.images),
+        classes=data.classes,
+    )
+    trial = {
+        "config": config,
+        "detector": request.model_card.options.get("detector", request.model_card.name),
+        "model_card": request.model_card.name,
+        "schedule": vars(schedule),
+        "data": vars(paths) | {"classes": list(paths.classes)},
+        "device": "cuda" if cuda else "cpu",
+        "seed": request.seed,
+    }
+    resume = _should_resume(workdir, trial)
+    (workdir / "trial.json").write_text(json.dumps(trial, indent=2, default=str))
+    kwargs = runner_config(trial["detector"], config, paths, schedule, request.model_card.options)
+    Config(kwargs).dump(str(workdir / "mmdet_config.py"))
+    kwargs = {k: ConfigDict(v) if isinstance(v, dict) else v for k, v in kwargs.items()}  # mmdet reads attributes
+    hooks: list[Any] = [hook]
+    checkpoint = request.model_card.options.get("checkpoint")
+    if checkpoint and not resume:
+        hooks.append(LoadCheckpointHook(request.model_card.resolve(checkpoint)))
+    runner = Runner(
+        work_dir=str(workdir / RUNNER_DIR),
+        custom_hooks=hooks,
+        resume=resume,
+        default_scope="mmdet",
+        experiment_name=f"trial-{uuid.uuid4().hex[:12]}",
+        randomness={"seed": request.seed},
+        env_cfg={"cudnn_benchmark": False, "dist_cfg": {"backend": "nccl"}},
+        log_level=str(limits.get("log_level", "WARNING")),
+        **kwargs,
+    )
+    with mmengine_safe_globals():
+        runner.train()
+        if not hook.last_valid:  # resumed at or past the end: evaluate the saved model once
+            runner.val()
+    metrics = _metrics(hook)
+    (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    artifacts = {
+        "config": str(workdir / "mmdet_config.py"),
+        "metrics": str(workdir / "metrics.json"),
+        "trial": str(workdir / "trial.json"),
+    }
+    last = workdir / RUNNER_DIR / "last_checkpoint"
+    if last.is_file():
+        artifacts["model"] = last.read_text().strip()
+    return TrialResult(TrialState.COMPLETE, metrics=metrics, log=hook.log, artifacts=artifacts)
+
+
+def _schedule(config: dict[str, Any], options: dict[str, Any], limits: dict[str, Any], cuda: bool) -> Schedule:
+    iters = int(config["max_iters"])
+    if limits.get("max_iters"):
+        iters = min(iters, int(limits["max_iters"]))
+    scale = int(config["image_scale"])
+    if limits.get("max_image_scale"):
+        scale = min(scale, int(limits["max_image_scale"]))
+    batch = int(config["batch_size"])
+    if limits.get("max_batch_size"):
+        batch = min(batch, int(limits["max_batch_size"]))
+    evaluations = int(limits.get("evaluations", options.get("evaluations", 4)))
+    interval = max(1, math.ceil(iters / max(1, evaluations)))
+    workers = int(limits.get("num_workers", 2 if cuda else 0))
+    return Schedule(iters=iters, val_interval=interval, image_scale=scale, batch_size=batch, num_workers=workers)
+
+
+def _annotations(split: CocoSplit, max_images: Any, target: Path) -> Path:
+    """The split's annotation file, or a subset of its first ``max_images`` images written to ``target``."""
+    if not max_images or int(max_images) >= split.summary.n_images:
+        return split.annotations
+    target.write_text(json.dumps(subset(split.raw, int(max_images))))
+    return target
+
+
+def _should_resume(workdir: Path, trial: dict[str, Any]) -> bool:
+    if not (workdir / RUNNER_DIR / "last_checkpoint").is_file():
+        return False
+    saved_file = workdir / "trial.json"
+    saved = json.loads(saved_file.read_text()) if saved_file.is_file() else {}
+    if _resume_key(saved) != _resume_key(trial):
+        raise TrainingError(
+            f"workdir {workdir} holds a checkpoint of another configuration; use a fresh workdir to train this one"
+        )
+    return True
+
+
+def _resume_key(trial: dict[str, Any]) -> str:
+    config = {k: v for k, v in trial.get("config", {}).items() if k not in RESUMABLE_KEYS}
+    schedule = {k: v for k, v in trial.get("schedule", {}).items() if k not in ("iters", "val_interval")}
+    return json.dumps([config, trial.get("detector"), schedule, trial.get("data")], sort_keys=True, default=str)
+
+
+def _metrics(hook: Any) -> dict[str, float]:
+    metrics = {f"valid/{name}": value for name, value in hook.last_valid.items()}
+    for record in reversed(hook.log):
+        if record.split == "train" and record.metric == "loss":
+            metrics["train/loss"] = record.value
+            break
+    return metrics
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "unknown error"
