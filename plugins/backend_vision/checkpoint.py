@@ -112,9 +112,12 @@ def load_user_checkpoint(model: Any, path: Path) -> LoadReport:
     return LoadReport(loaded=len(fitting), skipped=sorted(k for k in target if k not in fitting))
 
 
+BOILERPLATE = ("Weights only load failed", "Please file an issue", "Check the documentation")
+
+
 def _first_line(exc: BaseException) -> str:
-    """The line that says why: torch's 'Unsupported global ...' when present, else the first line."""
+    """The line that says why (torch wraps it in paragraphs of advice, including to drop weights_only)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    reason = next((line for line in lines if "Unsupported global" in line), lines[0] if lines else "")
-    reason = reason.removeprefix("WeightsUnpickler error: ").split(" was not an allowed global")[0]
-    return reason or type(exc).__name__
+    reasons = [line for line in lines if not line.startswith(BOILERPLATE)]
+    reason = (reasons or lines or [type(exc).__name__])[0]
+    return reason.removeprefix("WeightsUnpickler error: ").split(" was not an allowed global")[0]
