@@ -15,7 +15,7 @@ from automl_gpt.training import Backend, Objective, TrainingRequest, TrialResult
 
 MODEL_CARDS = Path(__file__).parent / "model_cards"
 KNOWLEDGE_BASE = Path(__file__).parent / "knowledge" / "xgboost_pmlb.json.gz"
-BINARY_ONLY = ("scale_pos_weight",)
+BINARY_ONLY = ("reweight_classes", "scale_pos_weight")
 
 
 class XGBoostBackend(Backend):
@@ -56,5 +56,7 @@ def _model_cards() -> tuple[ModelCard, ...]:
     binary = dict(data, tasks=["binary"])
     others = dict(data, tasks=[t for t in data["tasks"] if t != "binary"])
     others["search_space"] = {k: v for k, v in data["search_space"].items() if k not in BINARY_ONLY}
-    others["description"] = data["description"] + " (scale_pos_weight is left out: it applies to binary tasks only)"
+    others["description"] = (
+        data["description"] + " (reweight_classes and scale_pos_weight are left out: they apply to binary tasks only)"
+    )
     return card_from_mapping(ModelCard, binary, path), card_from_mapping(ModelCard, others, path)

@@ -244,7 +244,8 @@ class _Trial:
             "eval_metric": list(EVAL_METRICS[self.task]),
         }
         if self.task == "binary":
-            params.update(objective="binary:logistic", scale_pos_weight=c.get("scale_pos_weight", 1.0))
+            weight = c.get("scale_pos_weight", 1.0) if c.get("reweight_classes") else 1.0
+            params.update(objective="binary:logistic", scale_pos_weight=weight)
         elif self.task == "multiclass":
             params.update(objective="multi:softprob", num_class=self.n_classes)
         else:

@@ -55,6 +55,7 @@ def test_model_card_space_and_defaults() -> None:
         "gamma": 0,
         "max_bin": 256,
         "grow_policy": "depthwise",
-        "scale_pos_weight": 1,
+        "reweight_classes": False,
     }
-    assert "scale_pos_weight" not in others.space()
+    assert "scale_pos_weight" not in others.space() and "reweight_classes" not in others.space()
+    assert binary.space()["scale_pos_weight"].condition == {"reweight_classes": [True]}
