@@ -28,7 +28,7 @@ SYSTEM_PROMPT = (
     "training runs: data processing, model architecture, hyper-parameters, and the training log you expect. "
     "Answer only with JSON that matches the given schema. Use only values inside the stated ranges."
 )
-EXTRA_PLANS = 1
+EXTRA_PLANS = 0
 
 
 class JSONClient(Protocol):
@@ -57,7 +57,7 @@ def plan_schema(context: PlanningContext, n_plans: int) -> dict[str, Any]:
     curve_key = f"predicted_valid_{context.objective.metric}"
     properties[curve_key] = {"type": "array", "items": {"type": "number"}, "minItems": len(CURVE_POINTS),
                              "maxItems": len(CURVE_POINTS)}
-    properties["rationale"] = {"type": "string", "maxLength": 160}
+    properties["rationale"] = {"type": "string", "maxLength": 120}
     required += [curve_key, "rationale"]
     plan = {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
     return {

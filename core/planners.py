@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import warnings
 from typing import Any
 
 from automl_gpt.planning import Candidate, Planner, PlanningContext
@@ -62,6 +63,9 @@ class TPEPlanner(Planner):
     def __init__(self, context: PlanningContext, *, startup_trials: int = 10, seed_with_default: bool = True,
                  source: str = "tpe") -> None:
         import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
         self.context = context
         self.source = source
