@@ -15,7 +15,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-
 from automl_gpt.loop import run
 from automl_gpt.run_store import RunSettings, open_storage
 
