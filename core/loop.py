@@ -279,9 +279,10 @@ class Loop:
             if timeout is not None and time.monotonic() - started > timeout:
                 timed_out["flag"] = True
                 return True
-            if record.split == "valid" and record.metric == self.objective.metric and not math.isnan(record.value):
+            if (self.settings.prune and record.split == "valid" and record.metric == self.objective.metric
+                    and _pruning_step(record.step) and not math.isnan(record.value)):
                 trial.report(record.value, record.step)
-                return bool(self.settings.prune and trial.should_prune())
+                return bool(trial.should_prune())
             return False
 
         request = TrainingRequest(
@@ -375,6 +376,12 @@ def _model_card(backend: Backend, card: DataCard, name: str | None) -> ModelCard
             return model_card
     known = ", ".join(c.name for c in cards) or "none"
     raise UsageError(f"unknown model '{name}' for backend '{backend.name}' (known: {known})")
+
+
+def _pruning_step(step: int) -> bool:
+    """Steps at which the objective goes to the pruner: every step up to 20, then every 10th. The same steps
+    in every trial, so the pruner compares like with like; the full log is stored when the trial ends."""
+    return step <= 20 or step % 10 == 0
 
 
 def _constraints(budget: int, time_budget_s: float | None) -> dict[str, Any]:

@@ -104,11 +104,29 @@ def open_storage(url: str, heartbeat_s: int | None = 10) -> Any:
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
     retry = _retry_callback()
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    return optuna.storages.RDBStorage(
+    storage = optuna.storages.RDBStorage(
         url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_s,
         grace_period=None if heartbeat_s is None else 3 * heartbeat_s,
         heartbeat_stale_trial_callback=retry if heartbeat_s else None,
     )
+    if url.startswith("sqlite"):
+        _fast_sqlite(storage.engine)
+    return storage
+
+
+def _fast_sqlite(engine: Any) -> None:
+    """WAL journal with normal sync: a commit costs a write, not an fsync, and survives a killed process (only
+    an operating-system crash can lose the last commits). Without it each streamed log value cost ~30 ms."""
+    import sqlalchemy
+
+    def on_connect(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    sqlalchemy.event.listen(engine, "connect", on_connect)
+    engine.dispose()  # connections opened before the listener existed are replaced
 
 
 def _retry_callback() -> Any:
