@@ -29,6 +29,7 @@ SYSTEM_PROMPT = (
     "Answer only with JSON that matches the given schema. Use only values inside the stated ranges."
 )
 EXTRA_PLANS = 0
+WARM_START = 2
 
 
 class JSONClient(Protocol):
@@ -71,8 +72,9 @@ def plan_schema(context: PlanningContext, n_plans: int) -> dict[str, Any]:
 class LLMPlanner(Planner):
     """Plans with an LLM; see the module docstring.
 
-    ``client`` defaults to the run's ``--llm`` provider. With ``start_with_default`` the first candidate of a
-    fresh run is the model card's defaults, the baseline every plan must beat (as TPE is seeded with it).
+    ``client`` defaults to the run's ``--llm`` provider. With ``start_with_default`` a fresh run first tries the
+    best configurations of similar datasets (``context.experience``), or, without experience, the model card's
+    defaults, the baseline every plan must beat (as TPE is seeded with it).
     """
 
     name = "llm"
@@ -83,8 +85,7 @@ class LLMPlanner(Planner):
         self._client = client
         self.settings = settings or GenerationSettings(temperature=0.7, max_tokens=900, seed=context.seed)
         self.fallback = TPEPlanner(context, seed_with_default=False, source="tpe-fallback")
-        self._default_given = not start_with_default or any(
-            t.config == context.space.defaults() for t in context.history)
+        self._warm_start = self._first_candidates() if start_with_default and not context.history else []
         self._round = len(context.history)
         self._stats: dict[str, float] = {
             "llm_calls": 0, "llm_seconds": 0.0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
@@ -109,11 +110,7 @@ class LLMPlanner(Planner):
         if n <= 0:
             return []
         self._stats["rounds"] += 1
-        candidates: list[Candidate] = []
-        if not self._default_given:
-            self._default_given = True
-            candidates.append(Candidate(self.context.space.defaults(), source="default",
-                                        rationale="the model card's defaults: the baseline every plan must beat"))
+        candidates, self._warm_start = self._warm_start[:n], self._warm_start[n:]
         wanted = n - len(candidates)
         if wanted > 0:
             ranked = self._rank(self._propose(wanted + EXTRA_PLANS))[:wanted]
@@ -130,6 +127,16 @@ class LLMPlanner(Planner):
 
     def tell(self, candidate: Candidate, result: TrialResult) -> None:
         self.fallback.tell(candidate, result)
+
+    def _first_candidates(self) -> list[Candidate]:
+        """A fresh run starts from what is known to work: the best configurations of similar datasets (warm
+        start) when there is experience, else the model card's defaults, the baseline every plan must beat."""
+        if self.context.experience:
+            from automl_gpt.transfer import transfer_candidates
+
+            return transfer_candidates(self.context.experience, self.context.space, limit=WARM_START)
+        return [Candidate(self.context.space.defaults(), source="default",
+                          rationale="the model card's defaults: the baseline every plan must beat")]
 
     # -- one LLM round ----------------------------------------------------------------------------------
 

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from automl_gpt.cards import DataCard, ModelCard, load_data_card
-from automl_gpt.errors import UsageError
+from automl_gpt.errors import AutomlGptError, UsageError
 from automl_gpt.planners import config_key
-from automl_gpt.planning import Candidate, PastTrial, Planner, PlanningContext
+from automl_gpt.planning import Candidate, Experience, PastTrial, Planner, PlanningContext
 from automl_gpt.plugins import get_plugin_manager
+from automl_gpt.requirements import Requirements
 from automl_gpt.run_store import RunSettings, RunStore, new_run_id
 from automl_gpt.training import Backend, LogRecord, Objective, TrainingRequest, TrialResult, TrialState
 
@@ -83,12 +84,13 @@ def run(card: str | Path | DataCard, *, backend: str | None = None, model: str |
         seed: int = 0, out: str | Path = "runs", batch_size: int = 2, max_failures: int = 5,
         trial_timeout_s: float | None = None, limits: dict[str, Any] | None = None, prune: bool = True,
         llm_cache: bool = True, storage: str | None = None, study_name: str | None = None,
-        heartbeat_s: int = 10, echo: Echo | None = None) -> RunResult:
+        heartbeat_s: int = 10, experience: bool = True, echo: Echo | None = None) -> RunResult:
     """Run the loop on a data card and return the best configuration, its model and every trial.
 
     ``planner`` is ``llm`` (the paper's method), ``tpe``, ``random``, ``default``, ``transfer`` or a plugin's;
-    ``llm`` selects the provider (``local``, ``openai:gpt-4o-mini``...). Same seed and LLM cache give the same
-    trials.
+    ``llm`` selects the provider (``local``, ``openai:gpt-4o-mini``...). With ``experience`` the ``llm`` and
+    ``transfer`` planners warm-start from similar past datasets, and the finished run joins the experience
+    store. Same seed and LLM cache give the same trials.
     """
     if budget < 1:
         raise UsageError("--budget must be at least 1")
@@ -105,7 +107,7 @@ def run(card: str | Path | DataCard, *, backend: str | None = None, model: str |
         planner=planner, llm=llm, budget=budget, time_budget_s=time_budget_s, seed=seed, batch_size=batch_size,
         max_failures=max_failures, trial_timeout_s=trial_timeout_s, limits=dict(limits or {}), prune=prune,
         llm_cache=llm_cache, storage=storage, study_name=study_name or run_id, run_id=run_id, created=time.time(),
-        heartbeat_s=heartbeat_s,
+        heartbeat_s=heartbeat_s, experience=experience,
     )
     settings.save(folder)
     return Loop(experiment, settings, folder, echo).run()
@@ -160,6 +162,8 @@ class Loop:
                 self.echo(f"resuming: {interrupted} interrupted trial(s) marked FAIL and queued again")
         self.context.history = self.store.history()
         self._done_at_start = len(self.context.history)
+        if self.settings.experience and self.settings.planner in EXPERIENCE_PLANNERS:
+            self.context.experience = load_experience(self.experiment, self.echo)
         planner = self._planner()
         told = {t.number for t in self.context.history}
         started = time.monotonic()
@@ -184,6 +188,8 @@ class Loop:
         self._save_stats(planner, time.monotonic() - started)
         self.context.history = self.store.history()
         summary = write_report(self.folder, self.store, self.experiment, self.settings)
+        if self.settings.experience:
+            remember_run(self.experiment, self.context.history, self.settings.run_id, self.echo)
         best = summary.get("best") or {}
         return RunResult(
             run_id=self.settings.run_id,
@@ -347,6 +353,48 @@ def best_trial(history: list[PastTrial], objective: Objective) -> PastTrial | No
         if best is None or objective.better(value, best.result.value(objective)):
             best = past
     return best
+
+
+EXPERIENCE_PLANNERS = ("llm", "transfer")
+EMBEDDINGS = Requirements(extra="transfer", modules=("sentence_transformers",))
+
+
+def load_experience(experiment: Experiment, echo: Echo, k: int = 3) -> list[Experience]:
+    """The ``k`` most similar past datasets (the user's experience store, else the backend's knowledge base).
+
+    Needs the ``[transfer]`` extra for card embeddings; without it, or when the store cannot be read, the run
+    goes on without experience and says why.
+    """
+    if not EMBEDDINGS.available:
+        echo(f"no experience used: {EMBEDDINGS.reason}")
+        return []
+    from automl_gpt.experience import ExperienceStore
+
+    try:
+        experience = ExperienceStore().find_similar(experiment.data_card, experiment.model_card, k=k)
+    except AutomlGptError as exc:
+        echo(f"no experience used: {exc}")
+        return []
+    if experience:
+        echo("experience: " + ", ".join(f"{e.dataset} (similarity {e.similarity:.2f})" for e in experience))
+    return experience
+
+
+def remember_run(experiment: Experiment, history: list[PastTrial], run_id: str, echo: Echo) -> None:
+    """Add a finished run to the user's experience store (for warm starts of later runs on similar data)."""
+    if not EMBEDDINGS.available or not history:
+        return
+    from automl_gpt.experience import ExperienceStore
+
+    objective = experiment.context.objective
+    try:
+        ExperienceStore().add_run(
+            experiment.data_card, experiment.model_card.name,
+            [(t.config, t.result.value(objective), t.result.state.value) for t in history], objective,
+            logs=[t.result.log for t in history], run_id=run_id, metrics=[t.result.metrics for t in history],
+        )
+    except AutomlGptError as exc:
+        echo(f"the run was not added to the experience store: {exc}")
 
 
 def _backend_for(card: DataCard) -> Backend:

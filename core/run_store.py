@@ -69,6 +69,7 @@ class RunSettings:
     run_id: str = ""
     created: float = 0.0
     heartbeat_s: int = 10
+    experience: bool = True
 
     @classmethod
     def load(cls, folder: Path) -> RunSettings:

@@ -60,14 +60,16 @@ def _logging() -> None:
 @click.option("--limit", "limit_items", multiple=True, help="Backend budget cap NAME=VALUE (e.g. max_rows=5000).")
 @click.option("--no-prune", is_flag=True, help="Never stop a trial early.")
 @click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")
+@click.option("--no-experience", is_flag=True,
+              help="Neither warm-start from similar past datasets nor add this run to the experience store.")
 @click.option("--storage", default=None, help="Optuna storage URL (default: SQLite in the run folder).")
 @click.option("--study", "study_name", default=None, help="Study name in the storage.")
 @click.option("--resume", "resume_folder", type=click.Path(path_type=Path), default=None,
               help="Continue a stopped run from its folder.")
 def run(card: Path | None, budget: int, time_budget: str | None, planner: str, llm_spec: str, backend: str | None,
         model: str | None, seed: int, out: Path, batch_size: int, max_failures: int, trial_timeout: str | None,
-        limit_items: tuple[str, ...], no_prune: bool, no_cache: bool, storage: str | None, study_name: str | None,
-        resume_folder: Path | None) -> None:
+        limit_items: tuple[str, ...], no_prune: bool, no_cache: bool, no_experience: bool, storage: str | None,
+        study_name: str | None, resume_folder: Path | None) -> None:
     """Plan, predict, train for real and report, on the data card CARD."""
     from automl_gpt import loop
 
@@ -82,7 +84,7 @@ def run(card: Path | None, budget: int, time_budget: str | None, planner: str, l
             time_budget_s=parse_duration(time_budget), seed=seed, out=out, batch_size=batch_size,
             max_failures=max_failures, trial_timeout_s=parse_duration(trial_timeout),
             limits=parse_limits(limit_items), prune=not no_prune, llm_cache=not no_cache, storage=storage,
-            study_name=study_name,
+            study_name=study_name, experience=not no_experience,
         )
     summary = result.summary
     best = summary.get("best")
@@ -119,17 +121,20 @@ def worker(storage: str, study_name: str, out: Path) -> None:
 @click.option("--model", default=None)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-cache", is_flag=True)
+@click.option("--no-experience", is_flag=True, help="Leave similar past datasets out of the prompt.")
 @click.option("--json", "as_json", is_flag=True, help="Print plans as JSON.")
 def plan(card: Path, dry_run: bool, n_plans: int, llm_spec: str, backend: str | None, model: str | None, seed: int,
-         no_cache: bool, as_json: bool) -> None:
+         no_cache: bool, no_experience: bool, as_json: bool) -> None:
     """Print the prompt paragraph, the LLM's validated plans and their predicted training logs; train nothing."""
     from automl_gpt.llm_planner import LLMPlanner
-    from automl_gpt.loop import prepare
+    from automl_gpt.loop import load_experience, prepare
     from automl_gpt.plugins import get_plugin_manager
 
     _logging()
     experiment = prepare(card, backend=backend, model=model, seed=seed, options={"llm": llm_spec,
                                                                                   "llm_cache": not no_cache})
+    if not no_experience:
+        experiment.context.experience = load_experience(experiment, lambda line: click.echo(line, err=True))
     prompt = get_plugin_manager().hook.build_prompt(context=experiment.context, n_candidates=n_plans)
     planner = LLMPlanner(experiment.context, start_with_default=False)
     candidates = planner.ask(n_plans)

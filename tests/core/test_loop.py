@@ -35,6 +35,7 @@ def card(tmp_path: Path):
 
 def run_quiet(card, tmp_path: Path, **options):
     lines: list[str] = []
+    options.setdefault("experience", False)
     result = run(card, out=tmp_path / "runs", echo=lines.append, **options)
     return result, lines
 
@@ -131,6 +132,18 @@ def test_resume_keeps_finished_trials_and_requeues_interrupted_ones(card, tmp_pa
     assert trials[3].result.state.value == "FAIL" and "interrupted" in trials[3].result.error
     assert trials[4].config == trials[3].config and trials[4].result.state.value == "COMPLETE", "it ran again"
     assert resumed.summary["trials"] == {"total": 6, "complete": 6, "pruned": 0, "failed": 0, "retried": 1}
+
+
+@pytest.mark.slow
+def test_finished_runs_become_experience_for_the_next(card, tmp_path: Path) -> None:
+    first, _ = run_quiet(card, tmp_path / "a", planner="tpe", budget=4, seed=5, experience=True)
+    llm = ScriptedLLM([{"plans": [plan(1.1)]}] * 3)
+    with plugins_loaded(loop_support, scripted_planner_plugin(llm)):
+        second, lines = run_quiet(card, tmp_path / "b", planner="llm", budget=3, batch_size=1, experience=True)
+    assert any(line.startswith("experience: analytic (similarity") for line in lines)
+    assert second.trials[0].config == first.summary["best"]["config"], "the warm start is the best config so far"
+    assert second.summary["sources"]["transfer"] >= 1
+    assert 'Experience from similar datasets:\n- "analytic"' in llm.prompts[0]
 
 
 def test_bad_options_fail_before_any_work(card, tmp_path: Path) -> None:
