@@ -402,10 +402,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: budget 3, seed 0, 5,000 rows, short checks")
     parser.add_argument("--no-thread-check", action="store_true", help="skip the nthread / OMP_WAIT_POLICY timing")
     parser.add_argument("--out", default=str(REPO / "runs" / "benchmarks" / "adult"), help="folder for trials+JSON")
+    parser.add_argument(
+        "--table-from",
+        nargs="+",
+        metavar="RESULTS_JSON",
+        help="print the table of earlier runs' results.json files (merged) and exit",
+    )
     parser.add_argument("--thread-fit", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.thread_fit:
         thread_fit(args.thread_fit)
+        return
+    if args.table_from:
+        saved = [Row(**item) for path in args.table_from for item in json.loads(Path(path).read_text())]
+        print(table(saved))
         return
     budgets = [3] if args.quick else sorted(int(b) for b in args.budgets.split(","))
     seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
