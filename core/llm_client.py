@@ -313,7 +313,7 @@ class LLMClient:
             data, repairs, error = self._check(response, schema)
             if error is not None:
                 raise LLMOutputError(
-                    redact(
+                    self._redact(
                         f"{self.provider}:{self.model_name}: the answer does not match the schema after one repair "
                         f"attempt: {error}{_cut_hint(response, settings)}"
                     )
@@ -350,7 +350,7 @@ class LLMClient:
             try:
                 response = attempt()
             except LLMError as exc:
-                message = redact(str(exc))
+                message = self._redact(" ".join(str(exc).split()))
                 if not exc.retryable or tries >= self.retries:
                     if tries:
                         message += f" (after {tries + 1} attempts)"
@@ -364,7 +364,8 @@ class LLMClient:
                     raise LLMCancelledError(f"{self.provider}: cancelled while waiting to retry ({message})") from None
                 continue
             except Exception as exc:  # a provider bug: still one line, still no key
-                raise LLMError(redact(f"{self.provider}: unexpected {type(exc).__name__}: {exc}")) from exc
+                detail = " ".join(str(exc).split())[:300]
+                raise LLMError(self._redact(f"{self.provider}: unexpected {type(exc).__name__}: {detail}")) from exc
             elapsed = time.monotonic() - started
             usage = replace(response.usage, latency_s=elapsed, calls=1)
             if usage.cost_usd is None:
@@ -373,6 +374,10 @@ class LLMClient:
             with self._lock:
                 self.usage = self.usage + usage
             return response
+
+    def _redact(self, text: str) -> str:
+        """``text`` without any known key, including one the model was given directly (``secret_values``)."""
+        return redact(text, extra=getattr(self.model, "secret_values", ()))
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:

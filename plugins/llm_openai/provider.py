@@ -58,6 +58,7 @@ class OpenAIModel(LLMModel):
         self.endpoint = base_url or DEFAULT_BASE_URL
         self.json_mode = json_mode
         self._api_key = api_key
+        self.secret_values = (api_key,)  # scrubbed from every error by LLMClient
         self._base_url = base_url
         self._client: Any = None
 

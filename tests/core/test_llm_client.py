@@ -246,6 +246,10 @@ def test_errors_never_show_a_key() -> None:
     with pytest.raises(LLMAuthError) as info:
         llm.generate("hi")
     assert "sk-stored-secret-123" not in str(info.value) and "[REDACTED]" in str(info.value)
+    llm, model = client(LLMServerError("openai: cannot connect:\n refused key=sk-given-directly-456"), retries=0)
+    model.secret_values = ("sk-given-directly-456",)  # a key passed in options, in no store
+    with pytest.raises(LLMServerError, match=r"^openai: cannot connect: refused key=\[REDACTED\]$"):
+        llm.generate("hi")
     llm, _ = client(RuntimeError("boom with sk-stored-secret-123\nsecond line"))
     with pytest.raises(LLMError, match=r"openai: unexpected RuntimeError: boom with \[REDACTED\]"):
         llm.generate("hi")
