@@ -30,6 +30,8 @@ SYSTEM_PROMPT = (
 )
 EXTRA_PLANS = 0
 WARM_START = 2
+# A small local model on two busy cores can need minutes for a staged plan; past this, TPE fills the round.
+PLANNING_TIMEOUT_S = 300.0
 
 
 class JSONClient(Protocol):
@@ -83,7 +85,8 @@ class LLMPlanner(Planner):
                  settings: GenerationSettings | None = None, *, start_with_default: bool = True) -> None:
         self.context = context
         self._client = client
-        self.settings = settings or GenerationSettings(temperature=0.7, max_tokens=900, seed=context.seed)
+        self.settings = settings or GenerationSettings(temperature=0.7, max_tokens=900, seed=context.seed,
+                                                       timeout_s=PLANNING_TIMEOUT_S)
         self.fallback = TPEPlanner(context, seed_with_default=False, source="tpe-fallback")
         self._warm_start = self._first_candidates() if start_with_default and not context.history else []
         self._round = len(context.history)

@@ -31,7 +31,8 @@ def test_llm_plans_xgboost_trains_report_measures(tmp_path: Path) -> None:
                  prune=False, echo=lines.append)
     summary = result.summary
     assert summary["trials"] == {"total": 3, "complete": 3, "pruned": 0, "failed": 0, "retried": 0}
-    assert summary["sources"]["default"] == 1, "the first candidate is the model card's defaults"
+    assert any(line.startswith("experience: ") for line in lines), "the shipped knowledge base lends experience"
+    assert summary["sources"]["transfer"] == 2, "the first round is the warm start from similar datasets"
     llm_trials = [t for t in result.trials if any(p.predictor == "llm" for p in t.predictions)]
     assert llm_trials, f"the real model produced no valid plan: {summary['llm_usage']}"
     assert summary["llm_usage"]["llm_calls"] >= 1 and summary["llm_usage"]["completion_tokens"] > 0
@@ -92,3 +93,15 @@ def test_sigkill_mid_run_then_resume_loses_nothing(tmp_path: Path) -> None:
     after = {t.number: (t.params, t.value) for t in study.get_trials()}
     for number, (params, value) in before.items():
         assert after[number] == (params, value), f"finished trial {number} changed or was lost"
+
+
+def test_same_seed_and_llm_cache_give_the_same_trials(tmp_path: Path) -> None:
+    options = {"planner": "llm", "llm": "local", "budget": 3, "batch_size": 1, "seed": 7, "limits": SLICE,
+               "experience": False, "echo": lambda line: None}
+    first = run(ADULT, out=tmp_path / "a", **options)
+    second = run(ADULT, out=tmp_path / "b", **options)
+    assert [t.config for t in second.trials] == [t.config for t in first.trials]
+    assert [t.result.metrics["valid/logloss"] for t in second.trials] == [
+        t.result.metrics["valid/logloss"] for t in first.trials]
+    usage = second.summary["llm_usage"]
+    assert usage["llm_calls"] >= 1 and usage["cache_hits"] == usage["llm_calls"], "every LLM answer came from the cache"
