@@ -113,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     picked = _train(backend, report_card, model_card, chosen.config, args.planner, final_limits, out, args.seed)
     picked.search_wall_s = search_wall
     print(_table([default, picked], args), flush=True)
+    low, high = paired_f1_interval(slices["dev"], out / "final" / "default", out / "final" / args.planner, args.seed)
+    print(
+        f"\n{args.planner} - default, F1 on the same {len(slices['dev'])} dev questions: "
+        f"{(picked.f1 or 0) - (default.f1 or 0):+.1f}, paired bootstrap 95% interval [{low:+.1f}, {high:+.1f}]"
+    )
     (out / "results.json").write_text(
         json.dumps(
             {
@@ -218,6 +223,26 @@ def _train_result(
         result.error,
     )
     return run, result
+
+
+def paired_f1_interval(
+    examples: list[Any], run_a: Path, run_b: Path, seed: int, resamples: int = 2000
+) -> tuple[float, float]:
+    """95% paired-bootstrap interval of F1(b) - F1(a), in points, from the two trials' ``predictions.json``."""
+    from automl_gpt_backend_nlp.metrics import best_over_ground_truths, f1_score
+
+    predictions = [json.loads((run / "predictions.json").read_text(encoding="utf-8")) for run in (run_a, run_b)]
+    differences = [
+        100
+        * (
+            best_over_ground_truths(f1_score, predictions[1].get(e.id, ""), [a.text for a in e.answers])
+            - best_over_ground_truths(f1_score, predictions[0].get(e.id, ""), [a.text for a in e.answers])
+        )
+        for e in examples
+    ]
+    rng = random.Random(seed)
+    means = sorted(sum(rng.choices(differences, k=len(differences))) / len(differences) for _ in range(resamples))
+    return means[int(0.025 * resamples)], means[int(0.975 * resamples) - 1]
 
 
 def _header(args: argparse.Namespace) -> str:
