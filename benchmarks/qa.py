@@ -16,8 +16,9 @@ Protocol:
 Printed: the search trials, then ``config | steps | EM | F1 | train wall | search wall``. The planner row's total
 wall time includes its search.
 
-Run: ``nice -n 10 python benchmarks/qa.py`` (2,000 / 500 questions), ``--quick`` (a 1-2 minute smoke check), or
-shrink with ``--train``, ``--dev``, ``--steps``, ``--trials``.
+Run: ``nice -n 10 python benchmarks/qa.py`` (2,000 / 500 questions), ``--quick`` (tiny sizes: a smoke check of
+the protocol), or shrink with ``--train``, ``--dev``, ``--steps``, ``--trials``. The last line is a paired
+bootstrap interval of the F1 difference on the report questions.
 """
 
 from __future__ import annotations
