@@ -15,7 +15,6 @@ import sys
 from typing import Any
 
 import click
-
 from automl_gpt import __version__
 from automl_gpt.errors import AutomlGptError
 

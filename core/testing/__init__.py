@@ -22,11 +22,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import jsonschema
 import pytest
-
 from automl_gpt.cards import DataCard, ModelCard
 from automl_gpt.llm import GenerationSettings, LLMModel, LLMProvider
 from automl_gpt.plugins import PluginManager, set_plugin_manager
@@ -130,7 +129,7 @@ class BackendConformance:
 
     def test_stops_when_asked(self, backend: Backend, data_card: DataCard, model_card: ModelCard,
                               limits: dict[str, Any], tmp_path: Path) -> None:
-        full, all_records = train(backend, data_card, model_card, tmp_path / "full", limits=limits)
+        _, all_records = train(backend, data_card, model_card, tmp_path / "full", limits=limits)
         stopped, streamed = train(backend, data_card, model_card, tmp_path / "stopped", limits=limits,
                                   stop_after=1)
         assert stopped.state == TrialState.PRUNED
@@ -147,7 +146,7 @@ class BackendConformance:
 class ProviderConformance:
     """What every LLM provider must do. Subclass and provide ``provider`` and ``model_options`` fixtures."""
 
-    schema = {
+    schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
             "learning_rate": {"type": "number", "minimum": 0.001, "maximum": 1},
