@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import yaml
-from automl_gpt.cards import DataCard, ModelCard, card_from_mapping
 from automl_gpt.requirements import Requirements
 from automl_gpt.training import Backend, Objective, TrainingRequest, TrialResult
+
+if TYPE_CHECKING:  # pydantic and yaml load only when cards are needed, keeping `plugins list` fast
+    from automl_gpt.cards import DataCard, ModelCard
 
 MODEL_CARDS = Path(__file__).parent / "model_cards"
 KNOWLEDGE_BASE = Path(__file__).parent / "knowledge" / "xgboost_pmlb.json.gz"
@@ -51,6 +53,9 @@ class XGBoostBackend(Backend):
 
 @cache
 def _model_cards() -> tuple[ModelCard, ...]:
+    import yaml
+    from automl_gpt.cards import ModelCard, card_from_mapping
+
     path = MODEL_CARDS / "xgboost.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     binary = dict(data, tasks=["binary"])

@@ -8,12 +8,14 @@ from __future__ import annotations
 import time
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import yaml
-from automl_gpt.cards import DataCard, ModelCard, card_from_mapping
 from automl_gpt.errors import AutomlGptError, SearchSpaceError
 from automl_gpt.requirements import Requirements
 from automl_gpt.training import Backend, Objective, TrainingRequest, TrialResult, TrialState
+
+if TYPE_CHECKING:  # pydantic and yaml load only when cards are needed, keeping `plugins list` fast
+    from automl_gpt.cards import DataCard, ModelCard
 
 MODEL_CARDS = Path(__file__).parent / "model_cards"
 CARD_ORDER = ("retinanet", "fcos", "faster_rcnn")  # the first is the default
@@ -56,6 +58,9 @@ class MMDetBackend(Backend):
 
 @cache
 def _model_cards() -> tuple[ModelCard, ...]:
+    import yaml
+    from automl_gpt.cards import ModelCard, card_from_mapping
+
     cards = []
     for name in CARD_ORDER:
         path = MODEL_CARDS / f"{name}.yaml"
