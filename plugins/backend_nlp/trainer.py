@@ -37,6 +37,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from automl_gpt.cards import ModelCard
 from automl_gpt.errors import AutomlGptError, TrainingError
 from automl_gpt.search_space import CategoricalParam, SearchSpace
 from automl_gpt.training import LogRecord, Split, TrainingLog, TrainingRequest, TrialResult, TrialState
@@ -54,6 +55,17 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "max_grad_norm": 1.0,
     "valid_fraction": 0.1,
     "split_seed": 0,
+}
+# Hyper-parameters a card may leave out of its search space: fixed by its options, else these values.
+FIXED_DEFAULTS: dict[str, Any] = {
+    "max_seq_length": 256,
+    "doc_stride": 64,
+    "learning_rate": 5e-5,
+    "num_epochs": 2,
+    "batch_size": 16,
+    "warmup_ratio": 0.0,
+    "weight_decay": 0.0,
+    "lr_scheduler": "linear",
 }
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
 
@@ -77,6 +89,13 @@ def checked_config(space: SearchSpace, config: dict[str, Any]) -> dict[str, Any]
         if not param.low <= value <= param.high:
             raise ConfigError(f"parameter '{name}': {value!r} is outside [{param.low:g}, {param.high:g}]")
     return space.repair(config).config
+
+
+def trial_config(model_card: ModelCard, config: dict[str, Any]) -> dict[str, Any]:
+    """The full configuration of a trial: the checked search-space values, then the card's fixed options, then
+    :data:`FIXED_DEFAULTS` for hyper-parameters the card neither searches nor fixes."""
+    fixed = {name: model_card.options.get(name, value) for name, value in FIXED_DEFAULTS.items()}
+    return {**fixed, **checked_config(model_card.space(), config)}
 
 
 def run_trial(request: TrainingRequest) -> TrialResult:
@@ -124,7 +143,7 @@ class _Trial:
         self.card = request.data_card
         self.model_card = request.model_card
         self.options = {**DEFAULT_OPTIONS, **request.model_card.options}
-        self.config = checked_config(request.model_card.space(), dict(request.config))
+        self.config = trial_config(request.model_card, dict(request.config))
         self.limits = dict(request.limits)
         self.log = TrainingLog()
         self.workdir = Path(request.workdir)

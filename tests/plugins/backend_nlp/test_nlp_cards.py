@@ -8,13 +8,14 @@ from pathlib import Path
 
 import automl_gpt_backend_nlp as plugin
 import pytest
-from automl_gpt.cards import DataCard, load_model_card
+from automl_gpt.cards import DataCard, ModelCard, card_from_mapping, load_model_card
 from automl_gpt.errors import CardError
 from automl_gpt.search_space import CategoricalParam, FloatParam, IntParam
 from automl_gpt.testing import plugins_loaded
 from automl_gpt.training import Objective
 from automl_gpt_backend_nlp.backbone import DEFAULT_BACKBONE, resolve_backbone
 from automl_gpt_backend_nlp.backend import TransformersQABackend
+from automl_gpt_backend_nlp.trainer import FIXED_DEFAULTS, ConfigError, trial_config
 
 SPACE = {
     "learning_rate",
@@ -50,6 +51,12 @@ def test_markdown_card_sets_hub_metadata_aside() -> None:
     assert "license" not in markdown.model_dump()
 
 
+def _card_with_options(card: ModelCard, **options: object) -> ModelCard:
+    data = card.model_dump()
+    data["options"].update(options)
+    return card_from_mapping(ModelCard, data)
+
+
 def test_a_readme_card_with_hub_metadata_loads_and_resolves_a_relative_backbone(tmp_path: Path) -> None:
     folder = tmp_path / "my-encoder"
     folder.mkdir()
@@ -67,6 +74,12 @@ def test_a_readme_card_with_hub_metadata_loads_and_resolves_a_relative_backbone(
     assert card.name == "my-encoder-qa" and card.backend == "transformers-qa"
     assert resolve_backbone(card) == str((folder / "weights").resolve())
     assert card.defaults() == {"learning_rate": 5.0e-5}
+    config = trial_config(card, {"learning_rate": 1e-4})  # what the card neither searches nor fixes: defaults
+    assert config == dict(FIXED_DEFAULTS, learning_rate=1e-4)
+    fixed = _card_with_options(card, max_seq_length=384)
+    assert trial_config(fixed, {})["max_seq_length"] == 384
+    with pytest.raises(ConfigError, match="unknown parameter 'batch_size'"):
+        trial_config(card, {"batch_size": 8})
 
 
 def test_an_unknown_field_in_a_qa_card_is_a_card_error(tmp_path: Path) -> None:
