@@ -396,7 +396,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--llm", default="local", help="LLM provider for an llm planner row (context.options)")
     parser.add_argument("--threads", type=int, default=0, help="XGBoost threads (0: every core)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: budget 3, seed 0, 5,000 rows, short checks")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run, not a comparison: budget 3, seed 0, our rows on 5,000 training rows (FLAML on all)",
+    )
     parser.add_argument("--no-thread-check", action="store_true", help="skip the nthread / OMP_WAIT_POLICY timing")
     parser.add_argument("--out", default=str(REPO / "runs" / "benchmarks" / "adult"), help="folder for trials+JSON")
     parser.add_argument(
