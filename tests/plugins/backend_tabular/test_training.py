@@ -190,3 +190,26 @@ def test_class_with_a_single_row_still_trains(backend: XGBoostBackend, tmp_path:
     backend.check_data(card)
     result, _ = train(backend, card, model_card_for(backend, card), tmp_path / "trial", limits={"max_rounds": 5})
     assert result.state == TrialState.COMPLETE, result.error
+
+
+def test_valid_file_scores_the_saved_holdout_model(backend: XGBoostBackend, shared_data: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.read_csv(shared_data / "tabular" / "breast_cancer_wisconsin.csv.gz")
+    frame.iloc[:400].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[400:].to_parquet(tmp_path / "valid.parquet")
+    card = DataCard(
+        name="bc",
+        task="binary",
+        train=str(tmp_path / "train.csv"),
+        valid=str(tmp_path / "valid.parquet"),
+        target="target",
+    )
+    backend.check_data(card)
+    result, _ = train(backend, card, model_card_for(backend, card), tmp_path / "trial", limits={"max_rounds": 30})
+    assert result.state == TrialState.COMPLETE, result.error
+    assert "test/logloss" not in result.metrics, "no test file, no refit"
+    valid = data.load_split(card, "valid", SavedModel.load(tmp_path / "trial").labels)
+    assert len(valid.target) == len(frame) - 400
+    again = score("binary", valid.target, SavedModel.load(tmp_path / "trial").predict(valid.features), 2)
+    assert again["logloss"] == pytest.approx(result.metrics["valid/logloss"], abs=1e-6)
