@@ -189,3 +189,28 @@ def test_empty_store_falls_back_to_the_backend_knowledge_base(filled: Experience
         empty.add_run(DIGITS, "toy", trials((5, 0.2)), LOGLOSS)
         # once the user's store has runs, they answer instead of the knowledge base
         assert [e.dataset for e in empty.find_similar(HEART, model_card(), k=3)] == ["digits"]
+
+
+@pytest.mark.slow
+def test_shipped_xgboost_knowledge_base_answers_an_empty_store(tmp_path: Path) -> None:
+    pytest.importorskip("xgboost")
+    from automl_gpt.plugins import get_plugin_manager
+
+    backend = get_plugin_manager().backends()["xgboost"]
+    path = backend.knowledge_base()
+    assert path is not None and path.stat().st_size < 2_000_000
+    runs = read_export(path)
+    assert len(runs) == 16 and all(r.best_trials() for r in runs)
+    wine = DataCard(
+        name="red_wine",
+        task="multiclass",
+        train="w.csv",
+        n_rows=1600,
+        n_features=11,
+        description="Physico-chemical tests of red wines; predict the quality score.",
+        class_balance={str(i): 1 / 6 for i in range(6)},
+    )
+    model = next(c for c in backend.model_cards() if "multiclass" in c.tasks)
+    found = ExperienceStore(tmp_path / "empty.sqlite").find_similar(wine, model, k=3)
+    assert len(found) == 3 and all(model.space().contains(c) for e in found for c in e.configs)
+    assert "wine_quality_red" in [e.dataset for e in found]
