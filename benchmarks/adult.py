@@ -157,9 +157,26 @@ def planner_search(
                 "state": result.state.value,
                 "error": result.error,
                 "elapsed_s": time.monotonic() - started,
+                "predicted": {p.predictor: p.final for p in candidate.predictions if p.final is not None},
             }
         )
+    _print_prediction_quality(name, seed, trials)
     return trials
+
+
+def _print_prediction_quality(name: str, seed: int, trials: list[dict[str, Any]]) -> None:
+    """Spearman rank correlation of each predictor's predicted vs the real validation log-loss."""
+    import numpy as np
+    from automl_gpt.report import spearman
+
+    predictors = sorted({p for t in trials for p in t["predicted"]})
+    for predictor in predictors:
+        pairs = [(t["predicted"][predictor], t["valid_logloss"]) for t in trials
+                 if predictor in t["predicted"] and t["valid_logloss"] is not None]
+        rho = spearman(np.asarray([a for a, _ in pairs]), np.asarray([b for _, b in pairs])) if pairs else None
+        shown = "n/a" if rho is None else f"{rho:+.2f}"
+        print(f"{name} seed {seed}: {predictor} predicted vs real valid log-loss, Spearman {shown} over {len(pairs)}"
+              " trials", flush=True)
 
 
 def _quiet_optuna() -> None:
