@@ -171,12 +171,18 @@ def _print_prediction_quality(name: str, seed: int, trials: list[dict[str, Any]]
 
     predictors = sorted({p for t in trials for p in t["predicted"]})
     for predictor in predictors:
-        pairs = [(t["predicted"][predictor], t["valid_logloss"]) for t in trials
-                 if predictor in t["predicted"] and t["valid_logloss"] is not None]
+        pairs = [
+            (t["predicted"][predictor], t["valid_logloss"])
+            for t in trials
+            if predictor in t["predicted"] and t["valid_logloss"] is not None
+        ]
         rho = spearman(np.asarray([a for a, _ in pairs]), np.asarray([b for _, b in pairs])) if pairs else None
         shown = "n/a" if rho is None else f"{rho:+.2f}"
-        print(f"{name} seed {seed}: {predictor} predicted vs real valid log-loss, Spearman {shown} over {len(pairs)}"
-              " trials", flush=True)
+        print(
+            f"{name} seed {seed}: {predictor} predicted vs real valid log-loss, Spearman {shown} over {len(pairs)}"
+            " trials",
+            flush=True,
+        )
 
 
 def _quiet_optuna() -> None:
