@@ -43,13 +43,15 @@ def adapt_config(config: dict[str, Any], space: SearchSpace) -> dict[str, Any]:
 def transfer_candidates(experience: list[Experience], space: SearchSpace, limit: int | None = None) -> list[Candidate]:
     """Adapted configurations of the experience, de-duplicated, in hand-out order.
 
-    Datasets are taken most similar first; their configurations (each list best first) are interleaved by rank:
-    the best of every similar dataset, then the second best of each, and so on.
+    Each configuration scores ``sum(similarity / rank)`` over the similar datasets whose best-first list holds it
+    (similarity-weighted reciprocal-rank fusion): the best configuration of the most similar dataset comes first,
+    unless another one ranks high on several similar datasets. Ties keep the interleaved order (the best of every
+    dataset, most similar first, then the second best of each...).
     """
     ordered = sorted(experience, key=lambda e: e.similarity, reverse=True)
-    seen: set[str] = set()
-    candidates: list[Candidate] = []
     columns = [[(e, i, c) for i, c in enumerate(e.configs)] for e in ordered]
+    scores: dict[str, float] = {}
+    found: dict[str, tuple[dict[str, Any], list[str]]] = {}
     for rank_row in zip_longest(*columns):
         for item in rank_row:
             if item is None:
@@ -57,21 +59,17 @@ def transfer_candidates(experience: list[Experience], space: SearchSpace, limit:
             exp, rank, raw = item
             config = adapt_config(raw, space)
             key = config_key(config)
-            if key in seen:
-                continue
-            seen.add(key)
-            score = f", score {exp.scores[rank]:.4g}" if rank < len(exp.scores) else ""
-            candidates.append(
-                Candidate(
-                    config,
-                    source="transfer",
-                    rationale=f"#{rank + 1} config of similar dataset '{exp.dataset}' "
-                    f"(similarity {exp.similarity:.2f}{score})",
-                )
+            scores[key] = scores.get(key, 0.0) + exp.similarity / (rank + 1)
+            value = f", score {exp.scores[rank]:.4g}" if rank < len(exp.scores) else ""
+            found.setdefault(key, (config, []))[1].append(
+                f"#{rank + 1} on '{exp.dataset}' (similarity {exp.similarity:.2f}{value})"
             )
-            if limit is not None and len(candidates) >= limit:
-                return candidates
-    return candidates
+    keys = sorted(found, key=lambda k: -scores[k])  # stable: ties keep the interleaved order
+    candidates = [
+        Candidate(found[k][0], source="transfer", rationale="from similar datasets: " + "; ".join(found[k][1]))
+        for k in keys
+    ]
+    return candidates if limit is None else candidates[:limit]
 
 
 class TransferPlanner(Planner):

@@ -64,9 +64,17 @@ def test_candidates_interleave_most_similar_first_and_deduplicate() -> None:
     found = transfer_candidates([far, near, mid], model_card().space())
     # far's best adapts to the same config as near's best: handed out once.
     assert [c.config["max_depth"] for c in found] == [2, 5, 3, 9]
-    assert "near" in found[0].rationale and "0.90" in found[0].rationale
+    assert "#1 on 'near' (similarity 0.90, score 0.1)" in found[0].rationale and "'far'" in found[0].rationale
     assert all(c.source == "transfer" for c in found)
     assert len(transfer_candidates([far, near, mid], model_card().space(), limit=2)) == 2
+
+
+def test_candidates_prefer_configs_good_on_several_similar_datasets() -> None:
+    a = Experience("a", 0.9, [{"max_depth": 1}, {"max_depth": 4}], [0.1, 0.2])
+    b = Experience("b", 0.8, [{"max_depth": 2}, {"max_depth": 4}], [0.1, 0.2])
+    c = Experience("c", 0.7, [{"max_depth": 3}, {"max_depth": 4}], [0.1, 0.2])
+    # depth 4 is second everywhere: 0.45 + 0.4 + 0.35 beats every single first place.
+    assert [c.config["max_depth"] for c in transfer_candidates([a, b, c], model_card().space())] == [4, 1, 2, 3]
 
 
 def result(value: float) -> TrialResult:
