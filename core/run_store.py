@@ -101,8 +101,10 @@ def open_storage(url: str, heartbeat_s: int | None = 10) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    # We drive heartbeats ourselves around each trial (ask/tell, not Study.optimize): Optuna warns about that.
+    # We drive heartbeats ourselves around each trial (ask/tell, not Study.optimize), with Optuna's stable-for-years
+    # but still "experimental" heartbeat API: its warnings say nothing a user can act on.
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     retry = _retry_callback()
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     storage = optuna.storages.RDBStorage(
