@@ -224,13 +224,13 @@ class RunStore:
     def take(self) -> tuple[Any, Candidate]:
         """Take the oldest WAITING trial as this worker's running trial (call under the planning lock)."""
         trial = self.study.ask()
-        # Beat first, then sign: a trial signed by a worker always has a heartbeat, so a worker that dies at any
-        # point is noticed (see fail_stale for the unsigned case).
+        # Beat, fill in the parameters, then sign: a trial signed by a worker always has a heartbeat and its whole
+        # configuration, so a worker that dies at any point is noticed (see fail_stale for the unsigned case).
         self.storage.record_heartbeat(trial._trial_id)
-        trial.set_user_attr("worker", WORKER_ID)
         config = self.space.active(self.fixed_params(trial))
         for name in config:
             _suggest(trial, name, self.space[name])
+        trial.set_user_attr("worker", WORKER_ID)
         frozen = self.storage.get_trial(trial._trial_id)
         attrs = frozen.user_attrs
         candidate = Candidate(

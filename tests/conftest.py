@@ -22,6 +22,8 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("AUTOML_GPT_HOME", str(home))
     monkeypatch.delenv("AUTOML_GPT_LLM_CACHE", raising=False)
     monkeypatch.delenv("AUTOML_GPT_EXPERIENCE", raising=False)
+    for switch in ("LOAD", "BLOCK", "TRACE", "STRICT"):  # tests set the plugin switches they exercise
+        monkeypatch.delenv(f"AUTOML_GPT_{switch}_PLUGINS", raising=False)
     return home
 
 

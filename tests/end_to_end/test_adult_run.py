@@ -70,8 +70,12 @@ def test_sigkill_mid_run_then_resume_loses_nothing(tmp_path: Path) -> None:
         if folders:
             folder = folders[0].parent
             settings = RunSettings.load(folder)
-            study = optuna.load_study(study_name=settings.study_name,
-                                      storage=open_storage(settings.storage_url(folder), None))
+            try:
+                study = optuna.load_study(study_name=settings.study_name,
+                                          storage=open_storage(settings.storage_url(folder), None))
+            except KeyError:  # the database file exists a moment before the study in it
+                time.sleep(0.05)
+                continue
             trials = study.get_trials()
             finished = [t for t in trials if t.state.is_finished()]
             if len(finished) >= 2 and any(t.state.name == "RUNNING" for t in trials):
