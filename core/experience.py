@@ -161,8 +161,13 @@ class ExperienceStore:
         logs: Sequence[TrainingLog | None] | None = None,
         run_id: str | None = None,
         metrics: Sequence[dict[str, float]] | None = None,
+        *,
+        embed: bool = True,
     ) -> str:
         """Store a finished run: its card, embedding, meta-features and trials; returns its run id.
+
+        With ``embed=False`` the card's text embedding is left to the first query that needs it (the run loop
+        does this, so finishing a run does not load the text encoder).
 
         ``trials`` are ``(config, objective value, state)`` tuples (state ``COMPLETE``, ``PRUNED`` or ``FAIL``);
         ``logs`` and ``metrics``, when given, are parallel to ``trials``. Adding a run id twice replaces it.
@@ -180,8 +185,8 @@ class ExperienceStore:
             metric=objective.metric,
             direction=objective.direction,
             card=data_card.model_dump(mode="json", exclude_none=True),
-            embedding=[float(x) for x in self.embedder.embed(data_card)],
-            embedding_model=self.embedder.model_name,
+            embedding=[float(x) for x in self.embedder.embed(data_card)] if embed else [],
+            embedding_model=self.embedder.model_name if embed else "",
             meta=self.embedder.meta_features(data_card),
             created=time.time(),
             trials=[

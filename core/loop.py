@@ -392,6 +392,7 @@ def remember_run(experiment: Experiment, history: list[PastTrial], run_id: str, 
             experiment.data_card, experiment.model_card.name,
             [(t.config, t.result.value(objective), t.result.state.value) for t in history], objective,
             logs=[t.result.log for t in history], run_id=run_id, metrics=[t.result.metrics for t in history],
+            embed=False,
         )
     except AutomlGptError as exc:
         echo(f"the run was not added to the experience store: {exc}")
