@@ -207,7 +207,7 @@ class Loop:
         if planner is None:
             raise UsageError(f"unknown planner '{self.settings.planner}' (built in: llm, tpe, random, default, "
                              "transfer; or a plugin's)")
-        return planner  # type: ignore[no-any-return]
+        return planner
 
     def _next_trial(self, planner: Planner, told: set[int]) -> tuple[Any, Candidate] | None:
         """Take the next queued trial; when the queue is empty and budget remains, plan a round first.

@@ -229,7 +229,7 @@ def _history_svg(history: list[PastTrial], objective: Objective) -> str:
         return "<p>No completed trial.</p>"
     best_line, best = [], None
     for number, value in points:
-        if best is None or objective.better(value, best):  # type: ignore[arg-type]
+        if best is None or objective.better(value, best):
             best = value
         best_line.append((number, best))
     return _svg([("trials", points, "#888", True), ("best so far", best_line, "#c22", False)],
@@ -240,7 +240,7 @@ def _curves_svg(history: list[PastTrial], objective: Objective) -> str:
     from automl_gpt.loop import best_trial
 
     remaining = list(history)
-    top = []
+    top: list[PastTrial] = []
     while remaining and len(top) < 3:
         best = best_trial(remaining, objective)
         if best is None:

@@ -34,7 +34,7 @@ from typing import Any
 from automl_gpt.errors import UsageError
 from automl_gpt.planning import Candidate, PastTrial, Prediction
 from automl_gpt.search_space import CategoricalParam, FloatParam, IntParam, SearchSpace
-from automl_gpt.training import TrainingLog, TrialResult, TrialState
+from automl_gpt.training import Direction, TrainingLog, TrialResult, TrialState
 
 logger = logging.getLogger("automl_gpt.run_store")
 
@@ -158,7 +158,7 @@ def load_settings_from_study(storage_url: str, study_name: str) -> RunSettings:
 class RunStore:
     """Opens the run's study and converts between Optuna trials and automl-gpt's trial records."""
 
-    def __init__(self, folder: Path, settings: RunSettings, space: SearchSpace, direction: str) -> None:
+    def __init__(self, folder: Path, settings: RunSettings, space: SearchSpace, direction: Direction) -> None:
         import optuna
 
         self.folder = folder

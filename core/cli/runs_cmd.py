@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from automl_gpt.errors import UsageError
@@ -77,6 +78,6 @@ def report(run_name: str, out: Path) -> None:
     click.echo(f"{folder / 'summary.json'}")
 
 
-def _summary(folder: Path) -> dict | None:  # type: ignore[type-arg]
+def _summary(folder: Path) -> dict[str, Any] | None:
     path = folder / "summary.json"
     return json.loads(path.read_text()) if path.exists() else None
