@@ -11,13 +11,15 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from automl_gpt import paths
-from automl_gpt.errors import UsageError
+from automl_gpt.errors import LLMAuthError, UsageError
 
 ENV_VARS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 REDACTED = "[REDACTED]"
 MIN_REDACT_LENGTH = 4
+LOCAL_SERVER_KEY = "no-key"  # compatible local servers started without an API key accept anything
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -32,6 +34,22 @@ def get_key(name: str) -> str | None:
     if from_env:
         return from_env
     return _read().get(name) or None
+
+
+def endpoint_credentials(name: str, options: dict[str, Any]) -> tuple[str, str | None]:
+    """The API key and base URL for provider ``name``: options, then environment (``<NAME>_BASE_URL``, the key's
+    variable), then the key store.
+
+    A custom ``base_url`` without a key gets the placeholder ``"no-key"`` (local compatible servers accept any);
+    the provider's own endpoint without a key is an :class:`~automl_gpt.errors.LLMAuthError` saying how to set one.
+    """
+    base_url = options.get("base_url") or os.environ.get(f"{name.upper()}_BASE_URL") or None
+    api_key = options.get("api_key") or get_key(name)
+    if api_key:
+        return api_key, base_url
+    if base_url is None:
+        raise LLMAuthError(f"{name}: no API key: set one with 'automl-gpt keys set {name}' or {env_var(name)}")
+    return LOCAL_SERVER_KEY, base_url
 
 
 def set_key(name: str, value: str) -> Path:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from automl_gpt import keys
-from automl_gpt.errors import LLMAuthError, LLMServerError, LLMTimeoutError
+from automl_gpt.errors import LLMServerError, LLMTimeoutError
 from automl_gpt.llm import GenerationSettings, LLMModel, LLMProvider, LLMResponse, Usage
 from automl_gpt.llm_client import http_error, parse_retry_after
 from automl_gpt.requirements import Requirements
@@ -15,7 +14,6 @@ from automl_gpt.requirements import Requirements
 DEFAULT_SETTINGS = GenerationSettings()
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
-LOCAL_SERVER_KEY = "no-key"
 TOOL_NAME = "answer"
 WRAPPED = "value"  # tool inputs must be objects: other schemas are wrapped as {"value": ...}
 
@@ -34,15 +32,7 @@ class AnthropicProvider(LLMProvider):
         return ["claude-3-5-haiku-latest", "claude-3-7-sonnet-latest", "claude-sonnet-4-0"]
 
     def get_model(self, model: str | None = None, options: dict[str, Any] | None = None) -> LLMModel:
-        options = options or {}
-        base_url = options.get("base_url") or os.environ.get("ANTHROPIC_BASE_URL") or None
-        api_key = options.get("api_key") or keys.get_key("anthropic")
-        if not api_key:
-            if base_url is None:
-                raise LLMAuthError(
-                    "anthropic: no API key: set one with 'automl-gpt keys set anthropic' or ANTHROPIC_API_KEY"
-                )
-            api_key = LOCAL_SERVER_KEY
+        api_key, base_url = keys.endpoint_credentials(self.name, options or {})
         return AnthropicModel(model or self.default_model, api_key, base_url)
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from automl_gpt import keys
-from automl_gpt.errors import LLMAuthError, LLMError, LLMServerError, LLMTimeoutError
+from automl_gpt.errors import LLMError, LLMServerError, LLMTimeoutError
 from automl_gpt.llm import GenerationSettings, LLMModel, LLMProvider, LLMResponse, Usage
 from automl_gpt.llm_client import http_error, parse_retry_after
 from automl_gpt.requirements import Requirements
@@ -15,7 +14,6 @@ from automl_gpt.requirements import Requirements
 DEFAULT_SETTINGS = GenerationSettings()
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-LOCAL_SERVER_KEY = "no-key"  # OpenAI-compatible local servers without --api-key accept anything
 # Structured-output modes, strongest first: a server that rejects one (HTTP 400/422) gets the next.
 JSON_MODES = ("json_schema", "json_object+schema", "json_object")
 SCHEMA_INSTRUCTION = "Answer with one JSON value that matches this JSON schema:"
@@ -36,12 +34,7 @@ class OpenAIProvider(LLMProvider):
 
     def get_model(self, model: str | None = None, options: dict[str, Any] | None = None) -> LLMModel:
         options = options or {}
-        base_url = options.get("base_url") or os.environ.get("OPENAI_BASE_URL") or None
-        api_key = options.get("api_key") or keys.get_key("openai")
-        if not api_key:
-            if base_url is None:
-                raise LLMAuthError("openai: no API key: set one with 'automl-gpt keys set openai' or OPENAI_API_KEY")
-            api_key = LOCAL_SERVER_KEY
+        api_key, base_url = keys.endpoint_credentials(self.name, options)
         json_mode = options.get("json_mode", JSON_MODES[0])
         if json_mode not in JSON_MODES:
             raise LLMError(f"openai: option json_mode must be one of {', '.join(JSON_MODES)}, got {json_mode!r}")
