@@ -27,10 +27,11 @@ REPORT_FILE = "report.html"
 
 def write_report(folder: Path, store: RunStore, experiment: Experiment, settings: RunSettings) -> dict[str, Any]:
     """Write ``summary.json`` and ``report.html`` into the run folder; returns the summary."""
-    history = store.history()
-    sources = {t.number: str(t.user_attrs.get("source", "?")) for t in store.study.get_trials(deepcopy=False)}
+    trials = store.trials()  # one read of the study serves the history, the sources and the retries
+    history = store.history(trials)
+    sources = {t.number: str(t.user_attrs.get("source", "?")) for t in trials}
     summary = summarise(history, experiment.context.objective, settings, dict(store.study.user_attrs), sources,
-                        store.retried())
+                        store.retried(trials))
     summary["dataset"] = experiment.data_card.name
     (folder / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str))
     (folder / REPORT_FILE).write_text(render_html(summary, history, experiment.context.objective, sources))
