@@ -5,7 +5,8 @@
 Each worker is a real process running the loop against the shared study; the "training" is the analytic
 backend of the test suite with a fixed sleep per step, so the figures measure coordination, not learning.
 Store time per trial = time waiting for the planning lock plus every store call (queue checks, enqueue, ask,
-tell, history refresh), measured around those calls in each worker. Target: under 2% of each trial.
+tell, history refresh, the blocking part of the heartbeat), measured around those calls in each worker and
+also printed call by call. Target: under 2% of each trial.
 Starts a throwaway server with tests/support/postgres.sh when --url is not given.
 """
 
@@ -24,26 +25,49 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+# Every RunStore call a worker makes while it runs trials (the lock wait and the blocking part of the heartbeat
+# are added separately); start-up and the final report are not per-trial costs and are left out.
+STORE_METHODS = ("enqueue", "take", "finish", "history", "trials", "slots_used", "waiting", "running", "fail_stale",
+                 "requeue_interrupted")
 WORKER_CODE = """
-import json, sys, time
+import contextlib, json, sys, time
+from collections import defaultdict
 from pathlib import Path
 from automl_gpt import loop
 from automl_gpt.run_store import RunStore
 from automl_gpt.testing import plugins_loaded
 from tests.core import loop_support
 
-store_seconds = 0.0
-def timed(method):
+seconds = defaultdict(float)
+calls = defaultdict(int)
+depth = 0
+def timed(name, method):
     def wrapper(*args, **kwargs):
-        global store_seconds
+        global depth
+        if depth:  # a store call made by another store call is counted once, in the outer one
+            return method(*args, **kwargs)
+        depth += 1
         started = time.perf_counter()
         try:
             return method(*args, **kwargs)
         finally:
-            store_seconds += time.perf_counter() - started
+            depth -= 1
+            seconds[name] += time.perf_counter() - started
+            calls[name] += 1
     return wrapper
-for name in ("enqueue", "take", "finish", "history", "slots_used", "waiting", "fail_stale"):
-    setattr(RunStore, name, timed(getattr(RunStore, name)))
+for name in STORE_METHODS:
+    setattr(RunStore, name, timed(name, getattr(RunStore, name)))
+original_heartbeat = RunStore.heartbeat
+@contextlib.contextmanager
+def heartbeat(self, trial):  # the first beat and the thread's join block the trial; later beats run beside it
+    started = time.perf_counter()
+    with original_heartbeat(self, trial):
+        seconds["heartbeat"] += time.perf_counter() - started
+        calls["heartbeat"] += 1
+        yield
+        started = time.perf_counter()
+    seconds["heartbeat"] += time.perf_counter() - started
+RunStore.heartbeat = heartbeat
 stores = []
 original_init = RunStore.__init__
 def init(self, *args, **kwargs):
@@ -59,9 +83,10 @@ with plugins_loaded(loop_support):
                           limits={"sleep_per_step": float(step)}, echo=lambda line: None)
     else:
         result = loop.work(url, study, out=out, echo=lambda line: None)
-lock_wait = sum(store.lock_wait_s for store in stores)
-print(json.dumps({"store_s": store_seconds + lock_wait, "wall_s": time.perf_counter() - started}))
-"""
+seconds["lock_wait"] = sum(store.lock_wait_s for store in stores)
+print(json.dumps({"store_s": sum(seconds.values()), "wall_s": time.perf_counter() - started,
+                  "seconds": seconds, "calls": calls}))
+""".replace("STORE_METHODS", repr(STORE_METHODS))
 
 
 def start_postgres() -> str:
@@ -97,12 +122,21 @@ def run_workers(url: str, n_workers: int, trials: int, step_s: float) -> dict[st
         wall = time.perf_counter() - started
     store = sum(r["store_s"] for r in reports)
     busy = sum(r["wall_s"] for r in reports)
+    breakdown: dict[str, float] = {}
+    calls: dict[str, int] = {}
+    for report in reports:
+        for name, seconds in report["seconds"].items():
+            breakdown[name] = breakdown.get(name, 0.0) + seconds
+        for name, count in report["calls"].items():
+            calls[name] = calls.get(name, 0) + count
     return {
         "workers": n_workers,
         "wall_s": wall,
         "trials_per_min": trials / wall * 60,
         "store_share": store / busy,
         "store_ms_per_trial": store / trials * 1000,
+        "ms_per_trial": {name: seconds / trials * 1000 for name, seconds in breakdown.items()},
+        "calls": calls,
     }
 
 
@@ -127,6 +161,12 @@ def main() -> None:
             f"{row['workers']:>7} {row['wall_s']:>8.1f} {row['trials_per_min']:>10.1f} "
             f"{row['trials_per_min'] / base:>8.2f} {row['store_ms_per_trial']:>14.1f} {row['store_share']:>10.2%}"
         )
+    print("store ms per trial by call (number of calls):")
+    for row in rows:
+        parts = sorted(row["ms_per_trial"].items(), key=lambda item: -item[1])
+        print(f"{row['workers']:>7} " + ", ".join(
+            f"{name} {ms:.1f}" + (f" ({row['calls'][name]})" if name in row["calls"] else "") for name, ms in parts
+        ))
     worst = max(row["store_share"] for row in rows)
     print(f"target: store share under 2% per trial -> {'met' if worst < 0.02 else 'MISSED'} (worst {worst:.2%})")
 
