@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from automl_gpt.planning import PastTrial
+from automl_gpt.run_store import trial_source
 from automl_gpt.surrogate import normalised_curve
 from automl_gpt.training import Objective, TrialState
 
@@ -29,7 +30,7 @@ def write_report(folder: Path, store: RunStore, experiment: Experiment, settings
     """Write ``summary.json`` and ``report.html`` into the run folder; returns the summary."""
     trials = store.trials()  # one read of the study serves the history, the sources and the retries
     history = store.history(trials)
-    sources = {t.number: str(t.user_attrs.get("source", "?")) for t in trials}
+    sources = {t.number: trial_source(t) for t in trials}
     summary = summarise(history, experiment.context.objective, settings, dict(store.study.user_attrs), sources,
                         store.retried(trials))
     summary["dataset"] = experiment.data_card.name

@@ -3,7 +3,10 @@
 A run folder holds ``run.json`` (the settings, for ``--resume``), ``study.db`` (an Optuna SQLite study, unless
 another storage URL was given), ``trials/<number>/`` (each trial's artifacts) and, at the end, ``report.html``
 and ``summary.json``. Everything about a trial lives in the study (its parameters, user attributes and state),
-so any worker sharing the storage sees it; nothing is kept only in memory.
+so any worker sharing the storage sees it; nothing is kept only in memory. A trial's user attributes are three,
+each written once: ``candidate`` (source, rationale, repairs, predictions, prompt, raw LLM answer; at enqueue),
+``worker`` (``host:pid``; when taken) and ``result`` (metrics, log, artifacts, error, duration; when it ends).
+Studies written before this layout kept each of those fields as its own attribute; the readers take both.
 
 Several workers may share one study (PostgreSQL, or SQLite on one machine). Candidates are *enqueued* as
 WAITING trials and *taken* with ``study.ask()``, which hands each waiting trial to exactly one worker. Planning
@@ -20,6 +23,7 @@ import datetime
 import hashlib
 import json
 import logging
+import math
 import os
 import socket
 import threading
@@ -41,6 +45,8 @@ logger = logging.getLogger("automl_gpt.run_store")
 SETTINGS_FILE = "run.json"
 SETTINGS_ATTR = "settings"
 INTERRUPTED = "interrupted: the process running this trial stopped before it finished"
+CANDIDATE_ATTR = "candidate"
+RESULT_ATTR = "result"
 MAX_RETRIES = 1
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -186,15 +192,16 @@ class RunStore:
     # -- the queue --------------------------------------------------------------------------------------
 
     def enqueue(self, candidate: Candidate) -> None:
-        """Put a candidate in the shared queue as a WAITING trial, with its predictions and provenance."""
-        attrs = {
+        """Put a candidate in the shared queue as a WAITING trial, with its predictions and provenance (one
+        attribute, written in the same transaction as the trial)."""
+        attrs = {CANDIDATE_ATTR: {
             "source": candidate.source,
             "rationale": candidate.rationale,
             "repairs": candidate.repairs,
             "predictions": [_prediction_to_dict(p) for p in candidate.predictions],
             "prompt": candidate.prompt,
             "raw_response": candidate.raw_response,
-        }
+        }}
         self.study.enqueue_trial(candidate.config, user_attrs=attrs, skip_if_exists=False)
 
     def trials(self) -> list[Any]:
@@ -231,8 +238,7 @@ class RunStore:
         for name in config:
             _suggest(trial, name, self.space[name])
         trial.set_user_attr("worker", WORKER_ID)
-        frozen = self.storage.get_trial(trial._trial_id)
-        attrs = frozen.user_attrs
+        attrs = _candidate_attrs(trial.user_attrs)  # as read by ask(), after the trial left the queue
         candidate = Candidate(
             dict(trial.params), source=str(attrs.get("source", "?")), rationale=str(attrs.get("rationale", "")),
             predictions=[_prediction_from_dict(p) for p in attrs.get("predictions") or []],
@@ -251,21 +257,27 @@ class RunStore:
         return dict(attrs.get("fixed_params") or {})
 
     def finish(self, trial: Any, result: TrialResult, value: float | None) -> None:
-        """Record a trial's result in the study (COMPLETE, PRUNED or FAIL) with its log and metrics."""
+        """Record a trial's result in the study (COMPLETE, PRUNED or FAIL) with its log and metrics.
+
+        Two writes: the result as one attribute, then the state and value. The state goes straight to the storage
+        rather than through ``study.tell``, which reads the trial twice around the same write; the study's sampler,
+        the one thing ``tell`` would also inform, takes no part here (the planners choose configurations).
+        """
         import optuna
 
+        states = optuna.trial.TrialState
+        record = {"metrics": result.metrics, "log": result.log.to_list(), "artifacts": result.artifacts,
+                  "error": result.error, "duration_s": result.duration_s}
+        values = None if value is None or math.isnan(value) else [float(value)]
+        if result.state == TrialState.COMPLETE and values is not None:
+            state = states.COMPLETE
+        elif result.state == TrialState.PRUNED:
+            state = states.PRUNED  # with the last value it reached, as tell gives a pruned trial
+        else:
+            state, values = states.FAIL, None
         try:
-            trial.set_user_attr("metrics", result.metrics)
-            trial.set_user_attr("log", result.log.to_list())
-            trial.set_user_attr("artifacts", result.artifacts)
-            trial.set_user_attr("error", result.error)
-            trial.set_user_attr("duration_s", result.duration_s)
-            if result.state == TrialState.COMPLETE and value is not None:
-                self.study.tell(trial, value)
-            elif result.state == TrialState.PRUNED:
-                self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            else:
-                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            trial.set_user_attr(RESULT_ATTR, record)
+            self.storage.set_trial_state_values(trial._trial_id, state, values)
         except optuna.exceptions.UpdateFinishedTrialError:
             # Another worker missed our heartbeats (an overloaded machine) and failed this trial; its retry is
             # queued and will train it again, so the budget slot is not lost.
@@ -280,8 +292,7 @@ class RunStore:
         import optuna
 
         running = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        for trial in running:
-            self.storage.set_trial_user_attr(trial._trial_id, "error", INTERRUPTED)
+        for trial in running:  # a FAIL trial without a result reads as INTERRUPTED (see to_past_trial)
             self._fail_and_requeue(trial)
         return len(running)
 
@@ -393,7 +404,7 @@ def to_past_trial(trial: Any) -> PastTrial | None:
     }
     if trial.state not in states:
         return None
-    attrs = trial.user_attrs
+    attrs = trial.user_attrs.get(RESULT_ATTR) or trial.user_attrs
     result = TrialResult(
         state=states[trial.state],
         metrics=dict(attrs.get("metrics") or {}),
@@ -402,8 +413,18 @@ def to_past_trial(trial: Any) -> PastTrial | None:
         error=attrs.get("error") or (INTERRUPTED if trial.state == optuna.trial.TrialState.FAIL else None),
         duration_s=float(attrs.get("duration_s") or 0.0),
     )
-    predictions = [_prediction_from_dict(p) for p in attrs.get("predictions") or []]
+    predictions = [_prediction_from_dict(p) for p in _candidate_attrs(trial.user_attrs).get("predictions") or []]
     return PastTrial(trial.number, dict(trial.params), result, predictions)
+
+
+def trial_source(trial: Any) -> str:
+    """Which planner (or ``other worker``, ``transfer``...) proposed an Optuna trial; ``?`` when unknown."""
+    return str(_candidate_attrs(trial.user_attrs).get("source", "?"))
+
+
+def _candidate_attrs(user_attrs: dict[str, Any]) -> dict[str, Any]:
+    """The candidate's fields of a trial: one attribute, or (studies from older versions) separate ones."""
+    return dict(user_attrs.get(CANDIDATE_ATTR) or user_attrs)
 
 
 def _suggest(trial: Any, name: str, param: FloatParam | IntParam | CategoricalParam) -> None:
