@@ -188,6 +188,7 @@ class RunStore:
             self.study.set_user_attr(SETTINGS_ATTR, asdict(settings))
         self._lock_engine: Any = None
         self.lock_wait_s = 0.0
+        self._stale_checked_at: float | None = None
 
     # -- the queue --------------------------------------------------------------------------------------
 
@@ -229,7 +230,10 @@ class RunStore:
         return len(trials) - len(self.retried(trials))
 
     def take(self) -> tuple[Any, Candidate]:
-        """Take the oldest WAITING trial as this worker's running trial (call under the planning lock)."""
+        """Take the oldest WAITING trial as this worker's running trial (call under the planning lock).
+
+        Sends the trial's first heartbeat (:meth:`heartbeat` sends the later ones).
+        """
         trial = self.study.ask()
         # Beat, fill in the parameters, then sign: a trial signed by a worker always has a heartbeat and its whole
         # configuration, so a worker that dies at any point is noticed (see fail_stale for the unsigned case).
@@ -302,9 +306,17 @@ class RunStore:
         A worker killed between ``study.ask()`` and its first heartbeat leaves a RUNNING trial that Optuna's
         heartbeat check never sees; such a trial (not yet signed by a worker) is failed and re-queued once it is
         twice the grace period old.
+
+        Looks at most once per heartbeat interval (a call sooner after the last one returns at once): a trial goes
+        stale only after three intervals without a beat, so this delays its retry by at most one interval and
+        spares the store a query per trial when trials are short.
         """
         import optuna
 
+        now_s = time.monotonic()
+        if self._stale_checked_at is not None and now_s - self._stale_checked_at < self.settings.heartbeat_s:
+            return
+        self._stale_checked_at = now_s
         optuna.storages.fail_stale_trials(self.study)
         grace = 3 * self.settings.heartbeat_s
         now = datetime.datetime.now()
@@ -326,7 +338,8 @@ class RunStore:
 
     @contextlib.contextmanager
     def heartbeat(self, trial: Any) -> Iterator[None]:
-        """Send heartbeats for a running trial from a background thread while the block runs."""
+        """Send heartbeats for a running trial from a background thread while the block runs (the first one was
+        sent by :meth:`take`, just before)."""
         interval = self.settings.heartbeat_s
         stop = threading.Event()
 
@@ -335,7 +348,6 @@ class RunStore:
                 with contextlib.suppress(Exception):  # a missed beat is retried at the next interval
                     self.storage.record_heartbeat(trial._trial_id)
 
-        self.storage.record_heartbeat(trial._trial_id)
         thread = threading.Thread(target=beat, name=f"heartbeat-{trial.number}", daemon=True)
         thread.start()
         try:
