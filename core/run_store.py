@@ -189,6 +189,7 @@ class RunStore:
         self._lock_engine: Any = None
         self.lock_wait_s = 0.0
         self._stale_checked_at: float | None = None
+        self._past: dict[int, PastTrial] = {}  # finished trials never change: each is converted once
 
     # -- the queue --------------------------------------------------------------------------------------
 
@@ -401,8 +402,21 @@ class RunStore:
         return path
 
     def history(self, trials: list[Any] | None = None) -> list[PastTrial]:
-        """Every finished trial, in order, as planners and reports see it."""
-        return [past for trial in (trials if trials is not None else self.trials()) if (past := to_past_trial(trial))]
+        """Every finished trial, in order, as planners and reports see it.
+
+        Cheap to call again as the study grows: Optuna's storage cache reads only the trials that are new or
+        were unfinished at the last read, and each finished trial is converted once.
+        """
+        history = []
+        for trial in trials if trials is not None else self.trials():
+            past = self._past.get(trial.number)
+            if past is None:
+                past = to_past_trial(trial)
+                if past is None:
+                    continue
+                self._past[trial.number] = past
+            history.append(past)
+        return history
 
 
 def to_past_trial(trial: Any) -> PastTrial | None:
