@@ -6,11 +6,18 @@ each with a predicted validation curve, as JSON constrained by a schema derived 
 is validated against the typed space (repaired or rejected, never executed), de-duplicated, ranked by predicted
 outcome, and the best are handed out. When the LLM fails, times out or proposes nothing valid, TPE fills the
 batch and the run goes on; :meth:`LLMPlanner.stats` counts how often.
+
+A weak LLM must not make the search worse than plain TPE. After the warm start, each candidate slot goes to the
+LLM or to TPE by Thompson sampling over how often each source's trials beat the median trial so far
+(:class:`SourceBandit`): a planner LLM whose plans keep winning gets most of the slots, one whose plans keep
+losing hands them to TPE, and both keep learning from every result. Candidates say which source they came from.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import statistics
 import time
 from typing import Any, Protocol
 
@@ -19,7 +26,7 @@ from automl_gpt.llm import GenerationSettings, LLMResponse
 from automl_gpt.planners import TPEPlanner, config_key
 from automl_gpt.planning import Candidate, Planner, PlanningContext, Prediction
 from automl_gpt.surrogate import CURVE_POINTS, SurrogatePredictor
-from automl_gpt.training import LogRecord, TrainingLog, TrialResult
+from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialResult, TrialState
 
 logger = logging.getLogger("automl_gpt.planner")
 
@@ -29,6 +36,7 @@ SYSTEM_PROMPT = (
     "Answer only with JSON that matches the given schema. Use only values inside the stated ranges."
 )
 EXTRA_PLANS = 0
+LLM_SOURCE, TPE_SOURCE = "llm", "tpe"
 WARM_START = 2
 # A small local model on two busy cores can need minutes for a staged plan; past this, TPE fills the round.
 PLANNING_TIMEOUT_S = 300.0
@@ -76,24 +84,29 @@ class LLMPlanner(Planner):
 
     ``client`` defaults to the run's ``--llm`` provider. With ``start_with_default`` a fresh run first tries the
     best configurations of similar datasets (``context.experience``), or, without experience, the model card's
-    defaults, the baseline every plan must beat (as TPE is seeded with it).
+    defaults, the baseline every plan must beat (as TPE is seeded with it). With ``share_with_tpe`` (the default)
+    the :class:`SourceBandit` decides who fills each later slot; without it every slot goes to the LLM (the
+    paper's method, as ``automl-gpt plan`` shows it), TPE filling only what the LLM could not.
     """
 
     name = "llm"
 
     def __init__(self, context: PlanningContext, client: JSONClient | None = None,
-                 settings: GenerationSettings | None = None, *, start_with_default: bool = True) -> None:
+                 settings: GenerationSettings | None = None, *, start_with_default: bool = True,
+                 share_with_tpe: bool = True) -> None:
         self.context = context
         self._client = client
         self.settings = settings or GenerationSettings(temperature=0.7, max_tokens=900, seed=context.seed,
                                                        timeout_s=PLANNING_TIMEOUT_S)
         self.fallback = TPEPlanner(context, seed_with_default=False, source="tpe-fallback")
+        seed = context.seed + len(context.history)
+        self.bandit = SourceBandit(context.objective, seed=seed) if share_with_tpe else None
         self._warm_start = self._first_candidates() if start_with_default and not context.history else []
         self._round = len(context.history)
         self._stats: dict[str, float] = {
             "llm_calls": 0, "llm_seconds": 0.0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
-            "cache_hits": 0, "rounds": 0, "fallback_rounds": 0, "fallback_candidates": 0, "plans_proposed": 0,
-            "plans_rejected": 0, "plans_repaired": 0, "plans_duplicate": 0,
+            "cache_hits": 0, "rounds": 0, "fallback_rounds": 0, "fallback_candidates": 0, "tpe_candidates": 0,
+            "plans_proposed": 0, "plans_rejected": 0, "plans_repaired": 0, "plans_duplicate": 0,
         }
 
     @property
@@ -114,12 +127,20 @@ class LLMPlanner(Planner):
             return []
         self._stats["rounds"] += 1
         candidates, self._warm_start = self._warm_start[:n], self._warm_start[n:]
-        wanted = n - len(candidates)
+        slots = [self.bandit.choose() if self.bandit else LLM_SOURCE for _ in range(n - len(candidates))]
+        delegated = slots.count(TPE_SOURCE)
+        wanted = len(slots) - delegated
         if wanted > 0:
             ranked = self._rank(self._propose(wanted + EXTRA_PLANS))[:wanted]
             if not ranked:
                 self._stats["fallback_rounds"] += 1
+            if self.bandit:
+                self.bandit.record_losses(LLM_SOURCE, wanted - len(ranked))  # a slot the LLM could not fill
             candidates.extend(ranked)
+        if delegated:
+            self._stats["tpe_candidates"] += delegated
+            candidates.extend(Candidate(c.config, source=TPE_SOURCE, rationale="TPE's turn (source bandit)")
+                              for c in self.fallback.ask(delegated))
         missing = n - len(candidates)
         if missing > 0:
             self._stats["fallback_candidates"] += missing
@@ -130,6 +151,8 @@ class LLMPlanner(Planner):
 
     def tell(self, candidate: Candidate, result: TrialResult) -> None:
         self.fallback.tell(candidate, result)
+        if self.bandit:
+            self.bandit.tell(candidate.source, result)
 
     def _first_candidates(self) -> list[Candidate]:
         """A fresh run starts from what is known to work: the best configurations of similar datasets (warm
@@ -201,7 +224,7 @@ class LLMPlanner(Planner):
         if repaired.changed:
             self._stats["plans_repaired"] += 1
             logger.info("llm planner: plan %d repaired: %s", index + 1, "; ".join(repaired.notes))
-        return Candidate(repaired.config, source="llm", rationale=str(plan.get("rationale", ""))[:300],
+        return Candidate(repaired.config, source=LLM_SOURCE, rationale=str(plan.get("rationale", ""))[:300],
                          predictions=_llm_prediction(plan, self.context.objective.metric), repairs=repaired.notes)
 
     def _reject(self, index: int, reason: str) -> None:
@@ -243,3 +266,50 @@ def _llm_prediction(plan: dict[str, Any], metric: str) -> list[Prediction]:
         return []
     log = TrainingLog(LogRecord(p, "valid", metric, v) for p, v in zip(CURVE_POINTS, numbers, strict=False))
     return [Prediction("llm", numbers[-1], log)]
+
+
+class SourceBandit:
+    """Thompson sampling between the LLM and TPE as the source of the next candidate.
+
+    A trial from either source is a *win* when its objective beats the median of the trials finished before it;
+    failed trials are losses, and so are LLM slots left empty by invalid plans; the first trial of a run, with
+    nothing to compare to, counts for neither. A source not scored yet gets the slot (the LLM first); after that
+    each source's win rate has a Beta(1 + wins, 1 + losses) posterior, and :meth:`choose` draws from both and
+    picks the larger, the LLM on ties. Seeded, so a run is reproducible. Trials from other sources (warm start,
+    fallback) only move the median. A resumed run starts the counts afresh.
+    """
+
+    sources = (LLM_SOURCE, TPE_SOURCE)
+
+    def __init__(self, objective: Objective, seed: int = 0) -> None:
+        self.objective = objective
+        self.wins = dict.fromkeys(self.sources, 0)
+        self.losses = dict.fromkeys(self.sources, 0)
+        self._values: list[float] = []
+        self._rng = random.Random(seed)
+
+    def choose(self) -> str:
+        """The source of the next candidate: a source not scored yet (the LLM first), else a Thompson draw."""
+        untried = [s for s in self.sources if self.wins[s] + self.losses[s] == 0]
+        if untried:
+            return untried[0]
+        draws = {s: self._rng.betavariate(1 + self.wins[s], 1 + self.losses[s]) for s in self.sources}
+        return TPE_SOURCE if draws[TPE_SOURCE] > draws[LLM_SOURCE] else LLM_SOURCE
+
+    def record_losses(self, source: str, count: int) -> None:
+        """``count`` losses for ``source`` without a trial (e.g. LLM slots left empty by invalid plans)."""
+        self.losses[source] += max(0, count)
+
+    def tell(self, source: str, result: TrialResult) -> None:
+        """Score a finished trial against the median of the earlier ones, then remember its value."""
+        value = result.value(self.objective) if result.state != TrialState.FAIL else None
+        if source in self.wins and (self._values or value is None):
+            if value is not None and self._better(value, statistics.median(self._values)):
+                self.wins[source] += 1
+            else:
+                self.losses[source] += 1
+        if value is not None:
+            self._values.append(value)
+
+    def _better(self, value: float, than: float) -> bool:
+        return value < than if self.objective.direction == "minimize" else value > than

@@ -136,7 +136,7 @@ def plan(card: Path, dry_run: bool, n_plans: int, llm_spec: str, backend: str | 
     if not no_experience:
         experiment.context.experience = load_experience(experiment, lambda line: click.echo(line, err=True))
     prompt = get_plugin_manager().hook.build_prompt(context=experiment.context, n_candidates=n_plans)
-    planner = LLMPlanner(experiment.context, start_with_default=False)
+    planner = LLMPlanner(experiment.context, start_with_default=False, share_with_tpe=False)
     candidates = planner.ask(n_plans)
     metric = experiment.context.objective.metric
     if as_json:

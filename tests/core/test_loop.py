@@ -19,10 +19,12 @@ from . import loop_support
 from .loop_support import ScriptedLLM, plan
 
 
-def scripted_planner_plugin(llm: ScriptedLLM) -> types.SimpleNamespace:
+def scripted_planner_plugin(llm: ScriptedLLM, *, share_with_tpe: bool = False) -> types.SimpleNamespace:
+    """The ``llm`` planner on a scripted LLM; by default every slot goes to the LLM (its logic under test)."""
+
     @hookimpl(tryfirst=True)
     def plan_trials(name: str, context: PlanningContext) -> LLMPlanner | None:
-        return LLMPlanner(context, client=llm) if name == "llm" else None
+        return LLMPlanner(context, client=llm, share_with_tpe=share_with_tpe) if name == "llm" else None
 
     return types.SimpleNamespace(plan_trials=plan_trials)
 
@@ -98,6 +100,19 @@ def test_garbage_llm_falls_back_to_tpe(card, tmp_path: Path) -> None:
     assert stats["fallback_rounds"] == 3 and stats["fallback_candidates"] == 5
     assert result.summary["sources"] == {"default": 1, "tpe-fallback": 5}
     assert "fallback_rounds" in (result.folder / "report.html").read_text()
+
+
+@pytest.mark.parametrize(("llm_x", "winner"), [(-4.0, "tpe"), (1.0, "llm")])
+def test_source_bandit_gives_slots_to_the_source_that_wins(card, tmp_path: Path, llm_x: float, winner: str) -> None:
+    # x = -4 is far from the optimum at 1 (worse than most of TPE's trials); x near 1 beats them all.
+    llm = ScriptedLLM([{"plans": [plan(llm_x + 0.001 * i)]} for i in range(20)])
+    with plugins_loaded(loop_support, scripted_planner_plugin(llm, share_with_tpe=True)):
+        result, _ = run_quiet(card, tmp_path, planner="llm", budget=16, batch_size=1, prune=False)
+    sources = result.summary["sources"]
+    loser = "llm" if winner == "tpe" else "tpe"
+    assert sources.get(winner, 0) > 2 * sources.get(loser, 0), sources
+    assert result.summary["llm_usage"]["tpe_candidates"] == sources.get("tpe", 0)
+    assert len(llm.prompts) == sources.get("llm", 0), "the LLM is asked only for the slots it gets"
 
 
 def test_failures_in_a_row_stop_the_run_cleanly(card, tmp_path: Path) -> None:
