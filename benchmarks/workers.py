@@ -4,9 +4,9 @@
 
 Each worker is a real process running the loop against the shared study; the "training" is the analytic
 backend of the test suite with a fixed sleep per step, so the figures measure coordination, not learning.
-Store time per trial = time waiting for the planning lock plus every store call (queue checks, enqueue, ask,
-tell, history refresh, the blocking part of the heartbeat), measured around those calls in each worker and
-also printed call by call. Target: under 2% of each trial.
+Store time per trial = time waiting for the planning lock plus every store call (queue checks, enqueue, take,
+finish, history refresh, the blocking part of the heartbeat), measured around those calls in each worker and
+also printed call by call; SQL/trial counts the statements those calls sent. Target: under 2% of each trial.
 Starts a throwaway server with tests/support/postgres.sh when --url is not given.
 """
 
@@ -30,9 +30,10 @@ sys.path.insert(0, str(REPO))
 STORE_METHODS = ("enqueue", "take", "finish", "history", "trials", "slots_used", "waiting", "running", "fail_stale",
                  "requeue_interrupted")
 WORKER_CODE = """
-import contextlib, json, sys, time
+import contextlib, json, sys, threading, time
 from collections import defaultdict
 from pathlib import Path
+import sqlalchemy
 from automl_gpt import loop
 from automl_gpt.run_store import RunStore
 from automl_gpt.testing import plugins_loaded
@@ -41,6 +42,12 @@ from tests.core import loop_support
 seconds = defaultdict(float)
 calls = defaultdict(int)
 depth = 0
+statements = 0
+@sqlalchemy.event.listens_for(sqlalchemy.engine.Engine, "before_cursor_execute")
+def count(*args):
+    global statements
+    if depth and threading.current_thread() is threading.main_thread():
+        statements += 1
 def timed(name, method):
     def wrapper(*args, **kwargs):
         global depth
@@ -85,7 +92,7 @@ with plugins_loaded(loop_support):
         result = loop.work(url, study, out=out, echo=lambda line: None)
 seconds["lock_wait"] = sum(store.lock_wait_s for store in stores)
 print(json.dumps({"store_s": sum(seconds.values()), "wall_s": time.perf_counter() - started,
-                  "seconds": seconds, "calls": calls}))
+                  "seconds": seconds, "calls": calls, "statements": statements}))
 """.replace("STORE_METHODS", repr(STORE_METHODS))
 
 
@@ -135,6 +142,7 @@ def run_workers(url: str, n_workers: int, trials: int, step_s: float) -> dict[st
         "trials_per_min": trials / wall * 60,
         "store_share": store / busy,
         "store_ms_per_trial": store / trials * 1000,
+        "sql_per_trial": sum(r["statements"] for r in reports) / trials,
         "ms_per_trial": {name: seconds / trials * 1000 for name, seconds in breakdown.items()},
         "calls": calls,
     }
@@ -155,11 +163,13 @@ def main() -> None:
         f"{args.trials} trials of ~{args.trial_seconds:g} s each, PostgreSQL at {url.split('@')[-1]}, "
         f"{os.cpu_count()} CPUs"
     )
-    print(f"{'workers':>7} {'wall s':>8} {'trials/min':>10} {'speed-up':>8} {'store ms/trial':>14} {'store share':>11}")
+    print(f"{'workers':>7} {'wall s':>8} {'trials/min':>10} {'speed-up':>8} {'store ms/trial':>14} {'store share':>11} "
+          f"{'SQL/trial':>9}")
     for row in rows:
         print(
             f"{row['workers']:>7} {row['wall_s']:>8.1f} {row['trials_per_min']:>10.1f} "
-            f"{row['trials_per_min'] / base:>8.2f} {row['store_ms_per_trial']:>14.1f} {row['store_share']:>10.2%}"
+            f"{row['trials_per_min'] / base:>8.2f} {row['store_ms_per_trial']:>14.1f} {row['store_share']:>10.2%} "
+            f"{row['sql_per_trial']:>9.1f}"
         )
     print("store ms per trial by call (number of calls):")
     for row in rows:
