@@ -9,8 +9,10 @@ it once on ``adult.test`` (16,281 rows). Rows:
 ``tpe``        :class:`automl_gpt.planners.TPEPlanner` (Optuna TPE, first trial = the default configuration).
 ``flaml``      FLAML ``AutoML`` (xgboost only, log-loss, holdout 20%, retrain on all data) given the wall time our
                TPE search took at the same budget and seed: what a user would run instead.
-any other      a planner from the ``plan_trials`` hook (e.g. ``--planners llm --llm local``), driven exactly like
-               ``random`` and ``tpe`` by :func:`planner_search`.
+any other      a planner from the ``plan_trials`` hook (e.g. ``--planners transfer,llm --llm local``), driven
+               exactly like ``random`` and ``tpe`` by :func:`planner_search`. ``llm`` and ``transfer`` get what
+               ``automl-gpt run`` gives them: the 3 most similar datasets of the shipped knowledge base (which
+               never held Adult), unless ``--no-experience``.
 
 Planners never see the budget, so the first B trials of one seeded run are exactly a B-trial run: each
 planner/seed searches once up to the largest budget and every budget reads its prefix (wall time = the prefix's
@@ -99,8 +101,29 @@ def train_once(env: dict[str, Any], config: dict[str, Any], *, card: Any, seed: 
     return env["backend"].train(request)
 
 
+def shipped_experience(env: dict[str, Any]) -> list[Any]:
+    """The similar datasets ``automl-gpt run`` would warm-start from on a fresh machine: an empty experience store
+    answers from the backend's shipped knowledge base."""
+    import tempfile
+
+    from automl_gpt.experience import ExperienceStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ExperienceStore(Path(tmp) / "empty.sqlite")
+        experience = store.find_similar(env["tune_card"], env["model_card"], k=3)
+    print("experience: " + ", ".join(f"{e.dataset} ({e.similarity:.2f})" for e in experience), flush=True)
+    return experience
+
+
 def planner_search(
-    name: str, env: dict[str, Any], *, seed: int, budget: int, workdir: Path, options: dict[str, Any] | None = None
+    name: str,
+    env: dict[str, Any],
+    *,
+    seed: int,
+    budget: int,
+    workdir: Path,
+    options: dict[str, Any] | None = None,
+    experience: list[Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Drive the planner called ``name`` (from the ``plan_trials`` hook: random, tpe, llm...) for ``budget`` trials.
 
@@ -122,6 +145,7 @@ def planner_search(
         seed=seed,
         constraints={"budget": f"{budget} training runs"},
         options=dict(options or {}),
+        experience=list(experience or []),
     )
     _quiet_optuna()
     planner = get_plugin_manager().hook.plan_trials(name=name, context=context)
@@ -418,6 +442,9 @@ def main(argv: list[str] | None = None) -> None:
         help="rows to run: defaults, flaml, or any plan_trials planner name (random, tpe, llm...)",
     )
     parser.add_argument("--llm", default="local", help="LLM provider for an llm planner row (context.options)")
+    parser.add_argument(
+        "--no-experience", action="store_true", help="llm/transfer rows without the shipped knowledge base"
+    )
     parser.add_argument("--threads", type=int, default=0, help="XGBoost threads (0: every core)")
     parser.add_argument(
         "--quick",
@@ -455,6 +482,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     rows: list[Row] = []
     frames = adult_frames() if "flaml" in methods else None
+    from automl_gpt.loop import EXPERIENCE_PLANNERS  # the planners the run loop hands experience to
+
+    wants_experience = not args.no_experience and bool(set(EXPERIENCE_PLANNERS) & set(methods))
+    experience = shipped_experience(env) if wants_experience else []
 
     def save() -> None:
         (out / "results.json").write_text(json.dumps([asdict(r) for r in rows], indent=1, default=str))
@@ -494,7 +525,9 @@ def main(argv: list[str] | None = None) -> None:
                     budget=max(budgets),
                     workdir=out,
                     options={"llm": args.llm, "llm_cache": True},
+                    experience=experience if method in EXPERIENCE_PLANNERS else None,
                 )
+                (out / f"{method}-s{seed}-trials.json").write_text(json.dumps(trials, indent=1, default=str))
                 new = rows_from_search(method, trials, budgets, env, seed, out)
                 rows.extend(new)
                 if method == "tpe":
