@@ -13,12 +13,13 @@ WAITING trials and *taken* with ``study.ask()``, which hands each waiting trial 
 happens under a :meth:`RunStore.planning_lock` (a PostgreSQL advisory lock, or a file lock beside a SQLite
 database), so two workers never ask the LLM for the same round. Running trials send heartbeats; a trial whose
 worker died is failed by the next worker that looks, and re-queued once (Optuna's
-``RetryHeartbeatStaleTrialCallback``).
+``RetryHeartbeatStaleTrialCallback``, minus what the dead worker wrote: the retry is a fresh, unsigned trial).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime
 import hashlib
 import json
@@ -30,7 +31,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ SETTINGS_FILE = "run.json"
 SETTINGS_ATTR = "settings"
 INTERRUPTED = "interrupted: the process running this trial stopped before it finished"
 CANDIDATE_ATTR = "candidate"
+WORKER_ATTR = "worker"
 RESULT_ATTR = "result"
 MAX_RETRIES = 1
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
@@ -138,12 +140,26 @@ def _fast_sqlite(engine: Any) -> None:
     engine.dispose()  # connections opened before the listener existed are replaced
 
 
-def _retry_callback() -> Any:
+def _retry_callback() -> Callable[[Any, Any], None]:
+    """Queue a failed trial again (at most ``MAX_RETRIES`` times) with its configuration and candidate only.
+
+    Optuna's callback copies every user attribute onto the retry. The dead worker's ``worker`` signature would
+    make the retry look signed, i.e. already beating, from the moment it is taken: if the worker that takes it
+    died before its first heartbeat, neither Optuna's check (no heartbeat) nor :meth:`RunStore.fail_stale`
+    (signed) would ever fail it. Its ``result``, if it wrote one, belongs to the failed trial too.
+    """
     import optuna
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
+
+    def requeue(study: Any, trial: Any) -> None:
+        fresh = copy.copy(trial)
+        fresh.user_attrs = {k: v for k, v in trial.user_attrs.items() if k not in (WORKER_ATTR, RESULT_ATTR)}
+        retry(study, fresh)
+
+    return requeue
 
 
 def load_settings_from_study(storage_url: str, study_name: str) -> RunSettings:
@@ -242,7 +258,7 @@ class RunStore:
         config = self.space.active(self.fixed_params(trial))
         for name in config:
             _suggest(trial, name, self.space[name])
-        trial.set_user_attr("worker", WORKER_ID)
+        trial.set_user_attr(WORKER_ATTR, WORKER_ID)
         attrs = _candidate_attrs(trial.user_attrs)  # as read by ask(), after the trial left the queue
         candidate = Candidate(
             dict(trial.params), source=str(attrs.get("source", "?")), rationale=str(attrs.get("rationale", "")),
@@ -306,7 +322,8 @@ class RunStore:
 
         A worker killed between ``study.ask()`` and its first heartbeat leaves a RUNNING trial that Optuna's
         heartbeat check never sees; such a trial (not yet signed by a worker) is failed and re-queued once it is
-        twice the grace period old.
+        twice the grace period old. A retry is unsigned until taken too (see ``_retry_callback``), so this holds
+        for it as for a fresh trial.
 
         Looks at most once per heartbeat interval (a call sooner after the last one returns at once): a trial goes
         stale only after three intervals without a beat, so this delays its retry by at most one interval and
@@ -322,7 +339,7 @@ class RunStore:
         grace = 3 * self.settings.heartbeat_s
         now = datetime.datetime.now()
         for trial in trials if trials is not None else self.trials():
-            unsigned = trial.state == optuna.trial.TrialState.RUNNING and "worker" not in trial.user_attrs
+            unsigned = trial.state == optuna.trial.TrialState.RUNNING and WORKER_ATTR not in trial.user_attrs
             if unsigned and trial.datetime_start and (now - trial.datetime_start).total_seconds() > 2 * grace:
                 self._fail_and_requeue(trial)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import optuna
+import pytest
+from automl_gpt import run_store
 from automl_gpt.planning import Candidate, Prediction
-from automl_gpt.run_store import RunSettings, RunStore, to_past_trial, trial_source
+from automl_gpt.run_store import INTERRUPTED, RunSettings, RunStore, to_past_trial, trial_source
 from automl_gpt.training import LogRecord, TrainingLog, TrialResult, TrialState
 
 from . import loop_support
@@ -56,3 +61,48 @@ def test_a_trial_failed_before_its_result_reads_as_interrupted(tmp_path: Path) -
     failed = runs.history()[0]
     assert failed.result.state == TrialState.FAIL and "interrupted" in (failed.result.error or "")
     assert runs.waiting() == 1, "queued again"
+
+
+class Killed(BaseException):
+    """Stands for the kill of a worker process (not an Exception, so nothing on the way catches it)."""
+
+
+@pytest.mark.parametrize("max_retries", [1, 2])
+def test_a_retry_taken_by_a_worker_that_died_before_its_first_beat_is_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_retries: int,
+) -> None:
+    monkeypatch.setattr(run_store, "MAX_RETRIES", max_retries)
+    space = loop_support.AnalyticBackend().model_cards()[0].space()
+    settings = RunSettings(card="", backend="analytic", model="quadratic", study_name="s", heartbeat_s=1)
+    runs = RunStore(tmp_path, settings, space, "minimize")
+    runs.enqueue(Candidate(loop_support.AnalyticBackend().model_cards()[0].defaults(), source="llm"))
+    runs.take()  # beats and signs, then its worker dies: Optuna's heartbeat check fails it and queues a retry
+    deadline = time.monotonic() + 15
+    while runs.waiting() == 0 and time.monotonic() < deadline:
+        time.sleep(0.25)
+        runs.fail_stale()
+    assert runs.waiting() == 1, "the dead worker's trial was not re-queued"
+
+    def die(_trial_id: int) -> None:
+        raise Killed
+
+    with monkeypatch.context() as kill, pytest.raises(Killed):
+        kill.setattr(runs.storage, "record_heartbeat", die)
+        runs.take()  # the retry's worker dies between study.ask() and its first heartbeat
+    retry = runs.trials()[1]
+    assert retry.state == optuna.trial.TrialState.RUNNING and retry.system_attrs["failed_trial"] == 0
+
+    grace = 3 * settings.heartbeat_s
+    later = datetime.datetime.now() + datetime.timedelta(seconds=2 * grace + 1)
+    monkeypatch.setattr(run_store, "datetime", SimpleNamespace(datetime=SimpleNamespace(now=lambda: later)))
+    runs._stale_checked_at = None
+    runs.fail_stale()
+
+    trials = runs.trials()
+    assert trials[1].state == optuna.trial.TrialState.FAIL, "the abandoned retry stayed RUNNING"
+    assert runs.history()[1].result.error == INTERRUPTED
+    assert runs.running(trials) == 0 and runs.waiting(trials) == max_retries - 1, "re-queued while retries remain"
+    if max_retries > 1:
+        again = trials[2]
+        assert again.params == trials[0].params and trial_source(again) == "llm"
+        assert "worker" not in again.user_attrs, "a retry is not signed until a worker takes it"
