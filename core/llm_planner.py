@@ -7,10 +7,11 @@ is validated against the typed space (repaired or rejected, never executed), de-
 outcome, and the best are handed out. When the LLM fails, times out or proposes nothing valid, TPE fills the
 batch and the run goes on; :meth:`LLMPlanner.stats` counts how often.
 
-A weak LLM must not make the search worse than plain TPE. After the warm start, each candidate slot goes to the
-LLM or to TPE by Thompson sampling over how often each source's trials beat the median trial so far
-(:class:`SourceBandit`): a planner LLM whose plans keep winning gets most of the slots, one whose plans keep
-losing hands them to TPE, and both keep learning from every result. Candidates say which source they came from.
+A weak LLM must not make the search worse than plain search. After the warm start, each candidate slot goes to
+the LLM, to the next configuration transferred from a similar dataset (while any are left) or to TPE, by
+Thompson sampling over how often each source's trials beat the median trial so far (:class:`SourceBandit`): an
+LLM whose plans keep winning gets most of the slots, one whose plans keep losing hands them to the others, and
+every source learns from every result. Candidates say which source they came from.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ SYSTEM_PROMPT = (
     "Answer only with JSON that matches the given schema. Use only values inside the stated ranges."
 )
 EXTRA_PLANS = 0
-LLM_SOURCE, TPE_SOURCE = "llm", "tpe"
+LLM_SOURCE, TRANSFER_SOURCE, TPE_SOURCE = "llm", "transfer", "tpe"
 WARM_START = 2
 # A small local model on two busy cores can need minutes for a staged plan; past this, TPE fills the round.
 PLANNING_TIMEOUT_S = 300.0
@@ -85,8 +86,9 @@ class LLMPlanner(Planner):
     ``client`` defaults to the run's ``--llm`` provider. With ``start_with_default`` a fresh run first tries the
     best configurations of similar datasets (``context.experience``), or, without experience, the model card's
     defaults, the baseline every plan must beat (as TPE is seeded with it). With ``share_with_tpe`` (the default)
-    the :class:`SourceBandit` decides who fills each later slot; without it every slot goes to the LLM (the
-    paper's method, as ``automl-gpt plan`` shows it), TPE filling only what the LLM could not.
+    the :class:`SourceBandit` decides who fills each later slot: the LLM, the remaining transferred
+    configurations or TPE; without it every slot goes to the LLM (the paper's method, as ``automl-gpt plan``
+    shows it), TPE filling only what the LLM could not.
     """
 
     name = "llm"
@@ -101,12 +103,18 @@ class LLMPlanner(Planner):
         self.fallback = TPEPlanner(context, seed_with_default=False, source="tpe-fallback")
         seed = context.seed + len(context.history)
         self.bandit = SourceBandit(context.objective, seed=seed) if share_with_tpe else None
-        self._warm_start = self._first_candidates() if start_with_default and not context.history else []
+        self._transfers = self._transferred() if share_with_tpe or start_with_default else []
+        if start_with_default and not context.history:
+            self._warm_start = self._transfers[:WARM_START] or [self._default()]
+            self._transfers = self._transfers[WARM_START:]
+        else:
+            self._warm_start = []
         self._round = len(context.history)
         self._stats: dict[str, float] = {
             "llm_calls": 0, "llm_seconds": 0.0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
             "cache_hits": 0, "rounds": 0, "fallback_rounds": 0, "fallback_candidates": 0, "tpe_candidates": 0,
-            "plans_proposed": 0, "plans_rejected": 0, "plans_repaired": 0, "plans_duplicate": 0,
+            "transfer_candidates": 0, "plans_proposed": 0, "plans_rejected": 0, "plans_repaired": 0,
+            "plans_duplicate": 0,
         }
 
     @property
@@ -127,9 +135,14 @@ class LLMPlanner(Planner):
             return []
         self._stats["rounds"] += 1
         candidates, self._warm_start = self._warm_start[:n], self._warm_start[n:]
-        slots = [self.bandit.choose() if self.bandit else LLM_SOURCE for _ in range(n - len(candidates))]
+        slots = self._slots(n - len(candidates))
+        transferred = slots.count(TRANSFER_SOURCE)
+        if transferred:
+            self._stats["transfer_candidates"] += transferred
+            candidates.extend(self._transfers[:transferred])
+            self._transfers = self._transfers[transferred:]
         delegated = slots.count(TPE_SOURCE)
-        wanted = len(slots) - delegated
+        wanted = slots.count(LLM_SOURCE)
         if wanted > 0:
             ranked = self._rank(self._propose(wanted + EXTRA_PLANS))[:wanted]
             if not ranked:
@@ -154,15 +167,31 @@ class LLMPlanner(Planner):
         if self.bandit:
             self.bandit.tell(candidate.source, result)
 
-    def _first_candidates(self) -> list[Candidate]:
-        """A fresh run starts from what is known to work: the best configurations of similar datasets (warm
-        start) when there is experience, else the model card's defaults, the baseline every plan must beat."""
-        if self.context.experience:
-            from automl_gpt.transfer import transfer_candidates
+    def _slots(self, n: int) -> list[str]:
+        """The source of each of ``n`` slots: the bandit's picks, or the LLM's every one without the bandit."""
+        if self.bandit is None:
+            return [LLM_SOURCE] * n
+        slots: list[str] = []
+        for _ in range(n):
+            left = len(self._transfers) - slots.count(TRANSFER_SOURCE)
+            slots.append(self.bandit.choose(exclude=() if left > 0 else (TRANSFER_SOURCE,)))
+        return slots
 
-            return transfer_candidates(self.context.experience, self.context.space, limit=WARM_START)
-        return [Candidate(self.context.space.defaults(), source="default",
-                          rationale="the model card's defaults: the baseline every plan must beat")]
+    def _transferred(self) -> list[Candidate]:
+        """The best configurations of similar datasets not tried yet, in hand-out order (a fresh run starts from
+        the first :data:`WARM_START`)."""
+        if not self.context.experience:
+            return []
+        from automl_gpt.transfer import transfer_candidates
+
+        tried = {config_key(t.config) for t in self.context.history}
+        candidates = transfer_candidates(self.context.experience, self.context.space)
+        return [c for c in candidates if config_key(c.config) not in tried]
+
+    def _default(self) -> Candidate:
+        """Without experience, a fresh run starts from the model card's defaults, the baseline to beat."""
+        return Candidate(self.context.space.defaults(), source="default",
+                         rationale="the model card's defaults: the baseline every plan must beat")
 
     # -- one LLM round ----------------------------------------------------------------------------------
 
@@ -269,17 +298,18 @@ def _llm_prediction(plan: dict[str, Any], metric: str) -> list[Prediction]:
 
 
 class SourceBandit:
-    """Thompson sampling between the LLM and TPE as the source of the next candidate.
+    """Thompson sampling over the sources of the next candidate: the LLM, transferred configurations, TPE.
 
-    A trial from either source is a *win* when its objective beats the median of the trials finished before it;
+    A trial from a source is a *win* when its objective beats the median of the trials finished before it;
     failed trials are losses, and so are LLM slots left empty by invalid plans; the first trial of a run, with
-    nothing to compare to, counts for neither. A source not scored yet gets the slot (the LLM first); after that
-    each source's win rate has a Beta(1 + wins, 1 + losses) posterior, and :meth:`choose` draws from both and
-    picks the larger, the LLM on ties. Seeded, so a run is reproducible. Trials from other sources (warm start,
-    fallback) only move the median. A resumed run starts the counts afresh.
+    nothing to compare to, counts for neither. A source not scored yet gets the slot (in the order of
+    :attr:`sources`, the LLM first); after that each source's win rate has a Beta(1 + wins, 1 + losses)
+    posterior, and :meth:`choose` draws from each and picks the largest, the earlier source on ties. Seeded, so
+    a run is reproducible. Trials from other sources (the defaults, the TPE fallback, other workers) only move
+    the median. A resumed run starts the counts afresh.
     """
 
-    sources = (LLM_SOURCE, TPE_SOURCE)
+    sources = (LLM_SOURCE, TRANSFER_SOURCE, TPE_SOURCE)
 
     def __init__(self, objective: Objective, seed: int = 0) -> None:
         self.objective = objective
@@ -288,13 +318,15 @@ class SourceBandit:
         self._values: list[float] = []
         self._rng = random.Random(seed)
 
-    def choose(self) -> str:
-        """The source of the next candidate: a source not scored yet (the LLM first), else a Thompson draw."""
-        untried = [s for s in self.sources if self.wins[s] + self.losses[s] == 0]
+    def choose(self, exclude: tuple[str, ...] = ()) -> str:
+        """The source of the next candidate, out of those not excluded (e.g. transfer with nothing left): a
+        source not scored yet, else a Thompson draw."""
+        open_sources = [s for s in self.sources if s not in exclude]
+        untried = [s for s in open_sources if self.wins[s] + self.losses[s] == 0]
         if untried:
             return untried[0]
-        draws = {s: self._rng.betavariate(1 + self.wins[s], 1 + self.losses[s]) for s in self.sources}
-        return TPE_SOURCE if draws[TPE_SOURCE] > draws[LLM_SOURCE] else LLM_SOURCE
+        draws = [self._rng.betavariate(1 + self.wins[s], 1 + self.losses[s]) for s in open_sources]
+        return open_sources[draws.index(max(draws))]
 
     def record_losses(self, source: str, count: int) -> None:
         """``count`` losses for ``source`` without a trial (e.g. LLM slots left empty by invalid plans)."""

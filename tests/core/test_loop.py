@@ -7,11 +7,11 @@ import types
 from pathlib import Path
 
 import pytest
-from automl_gpt import hookimpl
+from automl_gpt import hookimpl, llm_planner
 from automl_gpt.errors import LLMServerError, UsageError
 from automl_gpt.llm_planner import LLMPlanner
 from automl_gpt.loop import resume, run
-from automl_gpt.planning import Candidate, PlanningContext
+from automl_gpt.planning import Candidate, Experience, PlanningContext
 from automl_gpt.run_store import RunSettings, RunStore
 from automl_gpt.testing import plugins_loaded
 
@@ -19,12 +19,17 @@ from . import loop_support
 from .loop_support import ScriptedLLM, plan
 
 
-def scripted_planner_plugin(llm: ScriptedLLM, *, share_with_tpe: bool = False) -> types.SimpleNamespace:
+def scripted_planner_plugin(llm: ScriptedLLM, *, share_with_tpe: bool = False,
+                            experience: list[Experience] | None = None) -> types.SimpleNamespace:
     """The ``llm`` planner on a scripted LLM; by default every slot goes to the LLM (its logic under test)."""
 
     @hookimpl(tryfirst=True)
     def plan_trials(name: str, context: PlanningContext) -> LLMPlanner | None:
-        return LLMPlanner(context, client=llm, share_with_tpe=share_with_tpe) if name == "llm" else None
+        if name != "llm":
+            return None
+        if experience is not None:
+            context.experience = list(experience)
+        return LLMPlanner(context, client=llm, share_with_tpe=share_with_tpe)
 
     return types.SimpleNamespace(plan_trials=plan_trials)
 
@@ -113,6 +118,17 @@ def test_source_bandit_gives_slots_to_the_source_that_wins(card, tmp_path: Path,
     assert sources.get(winner, 0) > 2 * sources.get(loser, 0), sources
     assert result.summary["llm_usage"]["tpe_candidates"] == sources.get("tpe", 0)
     assert len(llm.prompts) == sources.get("llm", 0), "the LLM is asked only for the slots it gets"
+
+
+def test_transferred_configs_that_keep_winning_get_the_slots_after_the_warm_start(card, tmp_path: Path) -> None:
+    near = Experience("neighbour", 0.9, [{"x": 1.0 + 0.01 * i, "kind": "smooth"} for i in range(6)])
+    llm = ScriptedLLM([{"plans": [plan(-4.0 + 0.001 * i)]} for i in range(20)])
+    with plugins_loaded(loop_support, scripted_planner_plugin(llm, share_with_tpe=True, experience=[near])):
+        result, _ = run_quiet(card, tmp_path, planner="llm", budget=12, batch_size=1, prune=False)
+    sources = result.summary["sources"]
+    assert sources["transfer"] == 6, sources  # all of them: each beats the median of what came before
+    assert result.summary["llm_usage"]["transfer_candidates"] == 6 - llm_planner.WARM_START
+    assert sources.get("llm", 0) < sources["transfer"], sources
 
 
 def test_failures_in_a_row_stop_the_run_cleanly(card, tmp_path: Path) -> None:
