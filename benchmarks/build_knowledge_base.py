@@ -53,7 +53,7 @@ CACHE = REPO / "benchmarks" / "out" / "cache"
 BUILD_SEED = 0
 TRAIN_SEED = 0
 KB_TRIALS, KB_CROSS, KB_KEEP = 30, 2, 5
-LIMITS: dict[str, Any] = {"max_rows": 2000, "max_rounds": 200, "threads": 1}
+LIMITS: dict[str, Any] = {"max_rows": 5000, "max_rounds": 2000, "threads": 1}
 
 
 def quiet() -> None:
