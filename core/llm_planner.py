@@ -103,7 +103,7 @@ class LLMPlanner(Planner):
         self.fallback = TPEPlanner(context, seed_with_default=False, source="tpe-fallback")
         seed = context.seed + len(context.history)
         self.bandit = SourceBandit(context.objective, seed=seed) if share_with_tpe else None
-        self._transfers = self._transferred() if share_with_tpe or start_with_default else []
+        self._transfers = self._transferred()
         if start_with_default and not context.history:
             self._warm_start = self._transfers[:WARM_START] or [self._default()]
             self._transfers = self._transfers[WARM_START:]
