@@ -25,6 +25,7 @@ import contextlib
 import io
 import json
 import logging
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -294,7 +295,10 @@ def build(
 def _map(function: Any, jobs: list[tuple[Any, ...]], workers: int) -> list[Any]:
     if workers <= 1:
         return [function(*job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=workers, initializer=quiet) as pool:
+    # spawn, not fork: this process may already run torch's threads (card embeddings), and a child forked while
+    # one of them holds a lock waits on it forever
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, initializer=quiet, mp_context=spawn) as pool:
         return list(pool.map(function, *zip(*jobs, strict=True)))
 
 

@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import io
 import json
+import multiprocessing
 import os
 import platform
 import statistics
@@ -217,7 +218,8 @@ def suite(args: argparse.Namespace) -> None:
     out = Path(args.out)
     (out / "datasets").mkdir(parents=True, exist_ok=True)
     results = []
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+    # spawn, not fork: this process has loaded the text encoder (torch threads), and a forked child can deadlock
+    with ProcessPoolExecutor(max_workers=args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(run_dataset, name, experience[name], args): name for name in _cheap_first(names)}
         for future in as_completed(futures):
             item = future.result()
