@@ -14,9 +14,10 @@ any other      a planner from the ``plan_trials`` hook (e.g. ``--planners transf
                ``automl-gpt run`` gives them: the 3 most similar datasets of the shipped knowledge base (which
                never held Adult), unless ``--no-experience``.
 
-Planners never see the budget, so the first B trials of one seeded run are exactly a B-trial run: each
-planner/seed searches once up to the largest budget and every budget reads its prefix (wall time = the prefix's
-time + the final refit). The search model card is the backend's with ``validation`` fixed to ``holdout`` (the
+Each planner/seed searches once up to the largest budget and every budget reads its prefix (wall time = the
+prefix's time + the final refit). For ``random``, ``tpe`` and ``transfer`` the first B trials are exactly a
+B-trial run; the ``llm`` planner's prompt states the budget, so its prefixes are those of a run told the largest
+budget (run ``--budgets 10`` and ``--budgets 30`` separately for the exact B-trial runs). The search model card is the backend's with ``validation`` fixed to ``holdout`` (the
 protocol's 80/20 split). The thread check times one 400-round fit in fresh processes: nthread 2 vs 1, with and
 without ``OMP_WAIT_POLICY=PASSIVE``, idle and next to a busy process.
 
