@@ -2,8 +2,9 @@
 
 Leave-one-dataset-out over the public tabular suite (``../shared/data/tabular``, 16 PMLB datasets): for each
 held-out dataset the knowledge base is rebuilt without it (``build_knowledge_base.build(exclude={X})``: no entry
-for X and none of X's configurations tried elsewhere; every training comes from the cache), the 3 most similar
-datasets are retrieved from it, and each planner searches X for up to ``max(budgets)`` real XGBoost trials:
+for X and none of X's configurations tried elsewhere; every training comes from the cache), the ``--neighbours``
+(default 3) most similar datasets are retrieved from it, and each planner searches X for up to ``max(budgets)``
+real XGBoost trials:
 
 * ``default``: the model card's defaults (1 trial);
 * ``random``: uniform random configurations;
@@ -79,7 +80,7 @@ def loo_experience(name: str, args: argparse.Namespace, searched: dict[str, list
         store = ExperienceStore(Path(tmp) / "store.sqlite")
         store.import_(path)
         prepared = kb.setup(kb.pmlb_card(name))
-        return store.find_similar(prepared.card, prepared.model_card, k=NEIGHBOURS, exclude=[name])
+        return store.find_similar(prepared.card, prepared.model_card, k=args.neighbours, exclude=[name])
 
 
 def run_dataset(name: str, experience: list[Experience], args: argparse.Namespace) -> dict[str, Any]:
@@ -301,7 +302,7 @@ def adult(args: argparse.Namespace) -> None:
     card = load_data_card(ADULT_CARD)
     prepared = kb.setup(card)
     store = ExperienceStore(Path(tempfile.mkdtemp()) / "empty.sqlite")  # empty: the shipped knowledge base answers
-    experience = store.find_similar(card, prepared.model_card, k=NEIGHBOURS)
+    experience = store.find_similar(card, prepared.model_card, k=args.neighbours)
     assert all(e.dataset != "adult" for e in experience)
     print("adult <- " + ", ".join(f"{e.dataset} {e.similarity:.2f}" for e in experience), flush=True)
     limits = {"threads": args.adult_threads}
@@ -370,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--llm-budget", type=int, default=5, help="trials of the llm+transfer runs")
     parser.add_argument("--llm-batch", type=int, default=4, help="plans per LLM call")
     parser.add_argument("--llm-seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0])
+    parser.add_argument("--neighbours", type=int, default=NEIGHBOURS, help="similar datasets the transfer fuses")
     parser.add_argument("--workers", type=int, default=3, help="datasets searched in parallel")
     parser.add_argument("--kb-trials", type=int, default=kb.KB_TRIALS)
     parser.add_argument("--kb-cross", type=int, default=kb.KB_CROSS)
