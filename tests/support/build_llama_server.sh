@@ -27,7 +27,9 @@ trap 'rm -rf "$WORK"' EXIT
 
 SDIST="${LLAMA_CPP_SDIST:-}"
 if [[ -z "$SDIST" ]]; then
-    "$PYTHON" -m pip download --quiet --no-deps --no-binary :all: --dest "$WORK" "llama-cpp-python==$VERSION" >&2
+    # --no-binary names the package: with :all: pip would also compile its build dependencies (CMake: 30+ minutes)
+    "$PYTHON" -m pip download --quiet --no-deps --no-binary llama-cpp-python --dest "$WORK" \
+        "llama-cpp-python==$VERSION" >&2
     SDIST="$(ls "$WORK"/llama_cpp_python-*.tar.gz)"
 fi
 tar -xzf "$SDIST" -C "$WORK"
