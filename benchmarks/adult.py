@@ -11,15 +11,15 @@ it once on ``adult.test`` (16,281 rows). Rows:
                TPE search took at the same budget and seed: what a user would run instead.
 any other      a planner from the ``plan_trials`` hook (e.g. ``--planners transfer,llm --llm local``), driven
                exactly like ``random`` and ``tpe`` by :func:`planner_search`. ``llm`` and ``transfer`` get what
-               ``automl-gpt run`` gives them: the 3 most similar datasets of the shipped knowledge base (which
+               ``automl-gpt run`` gives them: the 15 most similar datasets of the shipped knowledge base (which
                never held Adult), unless ``--no-experience``.
 
-Each planner/seed searches once up to the largest budget and every budget reads its prefix (wall time = the
-prefix's time + the final refit). For ``random``, ``tpe`` and ``transfer`` the first B trials are exactly a
-B-trial run; the ``llm`` planner's prompt states the budget, so its prefixes are those of a run told the largest
-budget (run ``--budgets 10`` and ``--budgets 30`` separately for the exact B-trial runs). The search model card is the backend's with ``validation`` fixed to ``holdout`` (the
-protocol's 80/20 split). The thread check times one 400-round fit in fresh processes: nthread 2 vs 1, with and
-without ``OMP_WAIT_POLICY=PASSIVE``, idle and next to a busy process.
+Each planner/seed searches once up to the largest budget and every budget reads its prefix (wall time = the prefix's
+time + the final refit). For ``random``, ``tpe`` and ``transfer`` the first B trials are exactly a B-trial run; the
+``llm`` planner's prompt states the budget, so its prefixes are those of a run told the largest budget (run
+``--budgets 10`` and ``--budgets 30`` separately for the exact B-trial runs). The search model card is the backend's
+with ``validation`` fixed to ``holdout`` (the protocol's 80/20 split). The thread check times one 400-round fit in
+fresh processes: nthread 2 vs 1, with and without ``OMP_WAIT_POLICY=PASSIVE``, idle and next to a busy process.
 
 Run: ``nice -n 10 python benchmarks/adult.py`` (full), ``--budgets 10,30 --seeds 0,1,2``, or ``--quick``.
 """
@@ -111,7 +111,7 @@ def shipped_experience(env: dict[str, Any]) -> list[Any]:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = ExperienceStore(Path(tmp) / "empty.sqlite")
-        experience = store.find_similar(env["tune_card"], env["model_card"], k=3)
+        experience = store.find_similar(env["tune_card"], env["model_card"])
     print("experience: " + ", ".join(f"{e.dataset} ({e.similarity:.2f})" for e in experience), flush=True)
     return experience
 

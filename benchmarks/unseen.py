@@ -1,10 +1,10 @@
 """Unseen datasets: does data-card similarity transfer beat plain search at equal budget?
 
 Leave-one-dataset-out over the public tabular suite (``../shared/data/tabular``, 16 PMLB datasets): for each
-held-out dataset the knowledge base is rebuilt without it (``build_knowledge_base.build(exclude={X})``: no entry
-for X and none of X's configurations tried elsewhere; every training comes from the cache), the ``--neighbours``
-(default 3) most similar datasets are retrieved from it, and each planner searches X for up to ``max(budgets)``
-real XGBoost trials:
+held-out dataset the knowledge base is rebuilt without it (``build_knowledge_base.build(exclude={X})``: no entry for
+X and none of X's configurations tried elsewhere; every training comes from the cache), the ``--neighbours``
+(default: as many as ``automl-gpt run`` uses, 15) most similar datasets are retrieved from it, and each planner
+searches X for up to ``max(budgets)`` real XGBoost trials:
 
 * ``default``: the model card's defaults (1 trial);
 * ``random``: uniform random configurations;
@@ -48,7 +48,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import build_knowledge_base as kb
-from automl_gpt.experience import ExperienceStore
+from automl_gpt.experience import SIMILAR_DATASETS, ExperienceStore
 from automl_gpt.planning import Experience
 from automl_gpt.plugins import get_plugin_manager
 from automl_gpt.training import TrialState
@@ -56,7 +56,6 @@ from automl_gpt.training import TrialState
 PLANNERS = ("default", "random", "tpe", "transfer")
 BUDGETS = (1, 3, 5, 10, 20)
 SEEDS = (0, 1, 2)
-NEIGHBOURS = 3
 OUT = kb.REPO / "benchmarks" / "out" / "unseen"
 ADULT_CARD = kb.REPO / "examples" / "adult" / "card.yaml"
 
@@ -371,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--llm-budget", type=int, default=5, help="trials of the llm+transfer runs")
     parser.add_argument("--llm-batch", type=int, default=4, help="plans per LLM call")
     parser.add_argument("--llm-seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0])
-    parser.add_argument("--neighbours", type=int, default=NEIGHBOURS, help="similar datasets the transfer fuses")
+    parser.add_argument("--neighbours", type=int, default=SIMILAR_DATASETS, help="similar datasets the transfer fuses")
     parser.add_argument("--workers", type=int, default=3, help="datasets searched in parallel")
     parser.add_argument("--kb-trials", type=int, default=kb.KB_TRIALS)
     parser.add_argument("--kb-cross", type=int, default=kb.KB_CROSS)

