@@ -178,14 +178,14 @@ class LLMPlanner(Planner):
         return slots
 
     def _transferred(self) -> list[Candidate]:
-        """The best configurations of similar datasets not tried yet, in hand-out order (a fresh run starts from
-        the first :data:`WARM_START`)."""
+        """The first :data:`~automl_gpt.transfer.MAX_TRANSFERRED` configurations of similar datasets, less those
+        tried, in hand-out order (a fresh run starts from the first :data:`WARM_START`)."""
         if not self.context.experience:
             return []
-        from automl_gpt.transfer import transfer_candidates
+        from automl_gpt.transfer import MAX_TRANSFERRED, transfer_candidates
 
         tried = {config_key(t.config) for t in self.context.history}
-        candidates = transfer_candidates(self.context.experience, self.context.space)
+        candidates = transfer_candidates(self.context.experience, self.context.space, limit=MAX_TRANSFERRED)
         return [c for c in candidates if config_key(c.config) not in tried]
 
     def _default(self) -> Candidate:
