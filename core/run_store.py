@@ -115,14 +115,33 @@ def open_storage(url: str, heartbeat_s: int | None = 10) -> Any:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     retry = _retry_callback()
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    storage = optuna.storages.RDBStorage(
+    storage = _created_once(lambda: optuna.storages.RDBStorage(
         url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_s,
         grace_period=None if heartbeat_s is None else 3 * heartbeat_s,
         heartbeat_stale_trial_callback=retry if heartbeat_s else None,
-    )
+    ))
     if url.startswith("sqlite"):
         _fast_sqlite(storage.engine)
     return storage
+
+
+def _created_once(create: Callable[[], Any], attempts: int = 5) -> Any:
+    """``create()``, again when it lost the race to create a fresh database's tables to another process.
+
+    Optuna creates its tables and schema-version row on first use; two processes opening one fresh study at once
+    (a worker and the run, or a report) could both try, and the loser failed with "table already exists" or a
+    UNIQUE constraint on the version row. By the next attempt the winner has created them.
+    """
+    import sqlalchemy.exc
+
+    for attempt in range(1, attempts):
+        try:
+            return create()
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as exc:
+            if isinstance(exc, sqlalchemy.exc.OperationalError) and "already exists" not in str(exc):
+                raise
+            time.sleep(0.05 * attempt)
+    return create()
 
 
 def _fast_sqlite(engine: Any) -> None:

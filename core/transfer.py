@@ -19,8 +19,8 @@ from automl_gpt.search_space import SearchSpace
 from automl_gpt.training import TrialResult
 
 # Transferred configurations tried before TPE takes over: the fused queue of many similar datasets is long, and
-# past the first few the configurations tuned elsewhere stop paying (UCI Adult at 30 trials: 30 transferred
-# configurations, test log-loss 0.2752; 9 and then TPE, 0.2724).
+# past the first few the configurations tuned elsewhere stop paying (leave-one-out over the suite, mean rank at 20
+# trials 1.75 with all of them, 1.52 with 9; UCI Adult seed 0 at 30 trials, test log-loss 0.2752 and 0.2744).
 MAX_TRANSFERRED = 9
 
 

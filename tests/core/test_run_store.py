@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import multiprocessing
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -106,3 +107,25 @@ def test_a_retry_taken_by_a_worker_that_died_before_its_first_beat_is_failed(
         again = trials[2]
         assert again.params == trials[0].params and trial_source(again) == "llm"
         assert "worker" not in again.user_attrs, "a retry is not signed until a worker takes it"
+
+
+def _open_fresh_studies(folder: str, rounds: int, barrier: object) -> list[str]:
+    errors = []
+    for n in range(rounds):
+        barrier.wait()  # type: ignore[attr-defined]
+        try:
+            run_store.open_storage(f"sqlite:///{folder}/fresh-{n}.db", None)
+        except Exception as exc:  # the test reports whatever broke
+            errors.append(f"{type(exc).__name__}: {exc}"[:200])
+    return errors
+
+
+def test_two_processes_opening_one_fresh_study_at_once_both_succeed(tmp_path: Path) -> None:
+    # Optuna creates tables and a schema-version row on first use: without a retry, the process that lost the race
+    # failed ("table already exists", UNIQUE constraint) in about a third of the rounds.
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier = manager.Barrier(2)
+        with context.Pool(2) as pool:
+            results = pool.starmap(_open_fresh_studies, [(str(tmp_path), 8, barrier)] * 2)
+    assert results == [[], []]

@@ -82,8 +82,8 @@ def test_sigkill_mid_run_then_resume_loses_nothing(tmp_path: Path) -> None:
                 process.send_signal(signal.SIGKILL)
                 break
         time.sleep(0.05)
-    process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL, "the run was killed mid-trial"
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL, f"the run was not killed mid-trial: {output.decode()[-3000:]}"
     assert folder is not None
     before = {t.number: (t.params, t.value) for t in finished}
 
