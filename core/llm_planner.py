@@ -28,6 +28,7 @@ from automl_gpt.planners import TPEPlanner, config_key
 from automl_gpt.planning import Candidate, Planner, PlanningContext, Prediction
 from automl_gpt.surrogate import CURVE_POINTS, SurrogatePredictor
 from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialResult, TrialState
+from automl_gpt.transfer import untried_transfers
 
 logger = logging.getLogger("automl_gpt.planner")
 
@@ -178,15 +179,9 @@ class LLMPlanner(Planner):
         return slots
 
     def _transferred(self) -> list[Candidate]:
-        """The first :data:`~automl_gpt.transfer.MAX_TRANSFERRED` configurations of similar datasets, less those
-        tried, in hand-out order (a fresh run starts from the first :data:`WARM_START`)."""
-        if not self.context.experience:
-            return []
-        from automl_gpt.transfer import MAX_TRANSFERRED, transfer_candidates
-
-        tried = {config_key(t.config) for t in self.context.history}
-        candidates = transfer_candidates(self.context.experience, self.context.space, limit=MAX_TRANSFERRED)
-        return [c for c in candidates if config_key(c.config) not in tried]
+        """The transfer source's queue, as the transfer planner's (a fresh run starts from its first
+        :data:`WARM_START`)."""
+        return untried_transfers(self.context)
 
     def _default(self) -> Candidate:
         """Without experience, a fresh run starts from the model card's defaults, the baseline to beat."""

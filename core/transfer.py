@@ -77,12 +77,22 @@ def transfer_candidates(experience: list[Experience], space: SearchSpace, limit:
     return candidates if limit is None else candidates[:limit]
 
 
+def untried_transfers(context: PlanningContext, limit: int | None = MAX_TRANSFERRED) -> list[Candidate]:
+    """The first ``limit`` fused configurations of ``context.experience`` (all of them with ``None``), less those
+    ``context.history`` has tried, in hand-out order: a resumed run finishes the transferred configurations a fresh
+    run would hand out, whatever else it tried in between."""
+    tried = {config_key(p.config) for p in context.history}
+    candidates = transfer_candidates(context.experience, context.space, limit=limit)
+    return [c for c in candidates if config_key(c.config) not in tried]
+
+
 class TransferPlanner(Planner):
     """Hands out adapted configurations of similar datasets first, then falls back to TPE.
 
     ``max_transfer`` caps how many transferred configurations are tried before the fallback takes over
-    (:data:`MAX_TRANSFERRED` by default; ``None``: all of them). The fallback (``tpe``) is seeded with every
-    result told so far; it is seeded with the default configuration only when there is no experience at all.
+    (:data:`MAX_TRANSFERRED` by default; ``None``: all of them; see :func:`untried_transfers`). The fallback
+    (``tpe``) is seeded with every result told so far; it is seeded with the default configuration only when
+    there is no experience at all.
     """
 
     name = "transfer"
@@ -93,11 +103,7 @@ class TransferPlanner(Planner):
         if fallback != "tpe":
             raise UsageError(f"unknown fallback planner '{fallback}' for transfer (known: tpe)")
         self.context = context
-        done = {config_key(p.config) for p in context.history}
-        queue = transfer_candidates(context.experience, context.space, limit=None)
-        self._queue = [c for c in queue if config_key(c.config) not in done]
-        if max_transfer is not None:
-            self._queue = self._queue[: max(0, max_transfer - len(context.history))]
+        self._queue = untried_transfers(context, max_transfer)
         self._fallback = TPEPlanner(context, seed_with_default=not context.experience, source="tpe")
 
     def ask(self, n: int) -> list[Candidate]:

@@ -10,7 +10,13 @@ from automl_gpt.errors import UsageError
 from automl_gpt.planners import config_key
 from automl_gpt.planning import Experience, PastTrial, PlanningContext
 from automl_gpt.training import Objective, TrialResult, TrialState
-from automl_gpt.transfer import MAX_TRANSFERRED, TransferPlanner, adapt_config, transfer_candidates
+from automl_gpt.transfer import (
+    MAX_TRANSFERRED,
+    TransferPlanner,
+    adapt_config,
+    transfer_candidates,
+    untried_transfers,
+)
 
 SPACE = {
     "encoding": {
@@ -134,3 +140,15 @@ def test_transfer_planner_hands_tpe_the_rest_after_max_transferred_configs() -> 
 def test_unknown_fallback_is_a_clear_error() -> None:
     with pytest.raises(UsageError, match="fallback"):
         TransferPlanner(context([]), fallback="cma")
+
+
+def test_a_resumed_run_still_gets_the_transferred_configs_it_has_not_tried() -> None:
+    """Trials that came from elsewhere (the defaults, the LLM, TPE) do not use up the transferred ones."""
+    experience = [Experience("a", 0.8, [{"max_depth": 2}, {"max_depth": 4}, {"max_depth": 8}], [0.1, 0.2, 0.3])]
+    ctx = context(experience)
+    ctx.history.append(PastTrial(0, ctx.space.defaults(), result(0.2)))
+    ctx.history.append(PastTrial(1, adapt_config({"max_depth": 4}, ctx.space), result(0.1)))
+    assert [c.config["max_depth"] for c in untried_transfers(ctx, limit=3)] == [2, 8]
+    handed = TransferPlanner(ctx, max_transfer=2).ask(2)
+    assert [(c.source, c.config["max_depth"]) for c in handed[:1]] == [("transfer", 2)]
+    assert handed[1].source == "tpe"
