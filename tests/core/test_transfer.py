@@ -150,5 +150,5 @@ def test_a_resumed_run_still_gets_the_transferred_configs_it_has_not_tried() -> 
     ctx.history.append(PastTrial(1, adapt_config({"max_depth": 4}, ctx.space), result(0.1)))
     assert [c.config["max_depth"] for c in untried_transfers(ctx, limit=3)] == [2, 8]
     handed = TransferPlanner(ctx, max_transfer=2).ask(2)
-    assert [(c.source, c.config["max_depth"]) for c in handed[:1]] == [("transfer", 2)]
-    assert handed[1].source == "tpe"
+    assert (handed[0].source, handed[0].config["max_depth"]) == ("transfer", 2)
+    assert handed[1].source == "tpe"  # the cap of 2 counts transferred configurations: 4 was tried, 2 is handed
