@@ -104,7 +104,7 @@ class LLMPlanner(Planner):
         self.fallback = TPEPlanner(context, seed_with_default=False, source="tpe-fallback")
         seed = context.seed + len(context.history)
         self.bandit = SourceBandit(context.objective, seed=seed) if share_with_tpe else None
-        self._transfers = self._transferred()
+        self._transfers = untried_transfers(context)  # the transfer source's queue, as the transfer planner's
         if start_with_default and not context.history:
             self._warm_start = self._transfers[:WARM_START] or [self._default()]
             self._transfers = self._transfers[WARM_START:]
@@ -177,11 +177,6 @@ class LLMPlanner(Planner):
             left = len(self._transfers) - slots.count(TRANSFER_SOURCE)
             slots.append(self.bandit.choose(exclude=() if left > 0 else (TRANSFER_SOURCE,)))
         return slots
-
-    def _transferred(self) -> list[Candidate]:
-        """The transfer source's queue, as the transfer planner's (a fresh run starts from its first
-        :data:`WARM_START`)."""
-        return untried_transfers(self.context)
 
     def _default(self) -> Candidate:
         """Without experience, a fresh run starts from the model card's defaults, the baseline to beat."""
