@@ -206,11 +206,26 @@ def plot(table: dict, budgets: list[int], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def add_knowledge_base_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options :func:`search_suite` and :func:`loo_experience` read: neighbours, knowledge-base shape, cache."""
+    parser.add_argument("--neighbours", type=int, default=SIMILAR_DATASETS, help="similar datasets the transfer fuses")
+    parser.add_argument("--kb-trials", type=int, default=kb.KB_TRIALS)
+    parser.add_argument("--kb-cross", type=int, default=kb.KB_CROSS)
+    parser.add_argument("--kb-keep", type=int, default=kb.KB_KEEP)
+    parser.add_argument("--cache", default=str(kb.CACHE))
+
+
+def search_suite(args: argparse.Namespace) -> dict[str, list[kb.Row]]:
+    """Step 1 of the knowledge-base build for every suite dataset (from the cache; it does not depend on what a
+    leave-one-out excludes)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return {n: kb.search(n, args.kb_trials, kb.LIMITS, Path(args.cache)) for n in kb.suite_names()}
+
+
 def suite(args: argparse.Namespace) -> None:
     names = args.datasets or kb.suite_names()
     print(f"building leave-one-out knowledge bases for {len(names)} datasets ...", flush=True)
-    with contextlib.redirect_stdout(io.StringIO()):
-        searched = {n: kb.search(n, args.kb_trials, kb.LIMITS, Path(args.cache)) for n in kb.suite_names()}
+    searched = search_suite(args)
     experience = {name: loo_experience(name, args, searched) for name in names}
     for name in names:
         similar = ", ".join(f"{e.dataset} {e.similarity:.2f}" for e in experience[name])
@@ -370,12 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--llm-budget", type=int, default=5, help="trials of the llm+transfer runs")
     parser.add_argument("--llm-batch", type=int, default=4, help="plans per LLM call")
     parser.add_argument("--llm-seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0])
-    parser.add_argument("--neighbours", type=int, default=SIMILAR_DATASETS, help="similar datasets the transfer fuses")
     parser.add_argument("--workers", type=int, default=3, help="datasets searched in parallel")
-    parser.add_argument("--kb-trials", type=int, default=kb.KB_TRIALS)
-    parser.add_argument("--kb-cross", type=int, default=kb.KB_CROSS)
-    parser.add_argument("--kb-keep", type=int, default=kb.KB_KEEP)
-    parser.add_argument("--cache", default=str(kb.CACHE))
+    add_knowledge_base_arguments(parser)
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--plot", default=str(kb.REPO / "docs" / "unseen.png"))
     parser.add_argument("--adult", action="store_true", help="also run UCI Adult as an unseen dataset")

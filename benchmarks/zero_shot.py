@@ -21,8 +21,6 @@ to the defaults. Every training comes from (or goes to) the knowledge-base cache
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import math
 import statistics
@@ -35,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import build_knowledge_base as kb
 import unseen
-from automl_gpt.experience import SIMILAR_DATASETS
 from automl_gpt.planning import Experience
 from automl_gpt.search_space import CategoricalParam, SearchSpace
 from automl_gpt.transfer import adapt_config, transfer_candidates
@@ -47,17 +44,19 @@ class Probe:
     """Cached validation log-loss of any configuration on any suite dataset, relative to that dataset's defaults."""
 
     def __init__(self, cache: Path) -> None:
-        self.setups = {n: kb.setup(kb.pmlb_card(n)) for n in kb.suite_names()}
-        self.evaluators = {n: kb.Evaluator(s, kb.LIMITS, cache) for n, s in self.setups.items()}
+        setups = {n: kb.setup(kb.pmlb_card(n)) for n in kb.suite_names()}
+        self.evaluators = {n: kb.Evaluator(s, kb.LIMITS, cache) for n, s in setups.items()}
+        self.spaces = {n: s.model_card.space() for n, s in setups.items()}
+        self.objectives = {n: s.backend.objective(s.card) for n, s in setups.items()}
 
     def space(self, name: str) -> SearchSpace:
-        return self.setups[name].model_card.space()
+        return self.spaces[name]
 
     def ratio(self, name: str, config: dict[str, Any]) -> float:
         """Validation log-loss of ``config`` (adapted) over the defaults' on ``name``; inf when it fails."""
-        objective = self.setups[name].backend.objective(self.setups[name].card)
-        value = self.evaluators[name](adapt_config(config, self.space(name))).value(objective)
-        default = self.evaluators[name](self.space(name).defaults()).value(objective)
+        evaluate, space, objective = self.evaluators[name], self.spaces[name], self.objectives[name]
+        value = evaluate(adapt_config(config, space)).value(objective)
+        default = evaluate(space.defaults()).value(objective)
         return math.inf if value is None or default is None else value / default
 
 
@@ -126,16 +125,11 @@ def _weighted_median(values: list[tuple[float, float]]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--neighbours", type=int, default=SIMILAR_DATASETS)
-    parser.add_argument("--kb-trials", type=int, default=kb.KB_TRIALS)
-    parser.add_argument("--kb-cross", type=int, default=kb.KB_CROSS)
-    parser.add_argument("--kb-keep", type=int, default=kb.KB_KEEP)
-    parser.add_argument("--cache", default=str(kb.CACHE))
+    unseen.add_knowledge_base_arguments(parser)
     args = parser.parse_args(argv)
     kb.quiet()
     names = kb.suite_names()
-    with contextlib.redirect_stdout(io.StringIO()):
-        searched = {n: kb.search(n, args.kb_trials, kb.LIMITS, Path(args.cache)) for n in names}
+    searched = unseen.search_suite(args)
     probe = Probe(Path(args.cache))
     pool = {n: kb._top_configs(rows, args.kb_cross) for n, rows in searched.items()}
     rules: dict[str, Rule] = {
