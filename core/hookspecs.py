@@ -1,8 +1,9 @@
 """Every hook automl-gpt calls. Plugins implement them with ``@automl_gpt.hookimpl``.
 
-Two registration hooks fill the registries (LLM providers, task backends); six dispatch hooks do the work of
-an experiment. The non-backend dispatch hooks have default implementations in :mod:`automl_gpt.builtin`, which
-a plugin overrides by answering first (``tryfirst=True``) or wraps (``wrapper=True``).
+Three registration hooks fill the registries (LLM providers, task backends, planner names); six dispatch hooks
+do the work of an experiment. The non-backend dispatch hooks have default implementations in
+:mod:`automl_gpt.builtin`, which a plugin overrides by answering first (``tryfirst=True``) or wraps
+(``wrapper=True``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     from automl_gpt.cards import DataCard, ModelCard
     from automl_gpt.llm import LLMProvider
-    from automl_gpt.planning import Candidate, Planner, PlanningContext, Prediction
+    from automl_gpt.planning import Candidate, Planner, PlannerInfo, PlanningContext, Prediction
     from automl_gpt.training import Backend, TrainingRequest, TrialResult
 
 PROJECT_NAME = "automl_gpt"
@@ -39,6 +40,16 @@ def register_backends(register: Callable[[Backend], None]) -> None:
 
     Called once per process, when the backend registry is first needed. Backends must not import their ML
     library here; they report availability through ``backend.requirements``.
+    """
+
+
+@hookspec
+def register_planners(register: Callable[[PlannerInfo], None]) -> None:
+    """Announce planner names by calling ``register(PlannerInfo(name, description))`` once per planner.
+
+    Called once per process, when the planner registry is first needed (``run --planner``, ``plugins list``).
+    Registering imports nothing: ``plan_trials`` builds the planner when a run asks for its name, so a plugin
+    implements both hooks. Names are listed by ``plugins list`` and checked by ``run --planner``.
     """
 
 
@@ -76,10 +87,11 @@ def build_prompt(context: PlanningContext, n_candidates: int) -> str | None:
 
 @hookspec(firstresult=True)
 def plan_trials(name: str, context: PlanningContext) -> Planner | None:
-    """Return the planner called ``name`` (``llm``, ``random``, ``tpe``, ``default``...) for this context.
+    """Build the planner called ``name`` (``llm``, ``tpe``, ``random``, ``default``, ``transfer``...).
 
-    Called once per run. Return None when ``name`` is not yours; the core reports an unknown planner when no
-    implementation answers.
+    Called once per run, with a name from ``--planner``; announce your names with ``register_planners`` so that
+    ``plugins list`` shows them and ``--planner`` accepts them. Return None when ``name`` is not yours; the core
+    reports an unknown planner, naming the registered ones, when no implementation answers.
     """
 
 

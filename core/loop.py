@@ -96,6 +96,7 @@ def run(card: str | Path | DataCard, *, backend: str | None = None, model: str |
         raise UsageError("--budget must be at least 1")
     if batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
+    get_plugin_manager().check_planner(planner)
     experiment = prepare(card, backend=backend, model=model, seed=seed,
                          constraints=_constraints(budget, time_budget_s), options={"llm": llm, "llm_cache": llm_cache})
     run_id = new_run_id(experiment.data_card.name)
@@ -164,7 +165,7 @@ class Loop:
         self._done_at_start = len(self.context.history)
         if self.settings.experience and self.settings.planner in EXPERIENCE_PLANNERS:
             self.context.experience = load_experience(self.experiment, self.echo)
-        planner = self._planner()
+        planner = self.manager.planner(self.settings.planner, self.context)
         told = {t.number for t in self.context.history}
         started = time.monotonic()
         failures_in_a_row = 0
@@ -201,13 +202,6 @@ class Loop:
             trials=self.context.history,
             summary=summary,
         )
-
-    def _planner(self) -> Planner:
-        planner = self.manager.hook.plan_trials(name=self.settings.planner, context=self.context)
-        if planner is None:
-            raise UsageError(f"unknown planner '{self.settings.planner}' (built in: llm, tpe, random, default, "
-                             "transfer; or a plugin's)")
-        return planner
 
     def _next_trial(self, planner: Planner, told: set[int]) -> tuple[Any, Candidate] | None:
         """Take the next queued trial; when the queue is empty and budget remains, plan a round first.

@@ -1,8 +1,8 @@
 """Planning types: candidates, the ask/tell planner protocol, and what prompts and predictors see.
 
-Every planner (``llm``, ``random``, ``tpe``, ``default``, or a plugin's) speaks the same ask/tell protocol, like
-Optuna's: :meth:`Planner.ask` hands out up to ``n`` candidate configurations, :meth:`Planner.tell` takes back the
-real result of one. The run loop never knows which planner it drives.
+Every planner (``llm``, ``tpe``, ``random``, ``default``, ``transfer``, or a plugin's) speaks the same ask/tell
+protocol, like Optuna's: :meth:`Planner.ask` hands out up to ``n`` candidate configurations, :meth:`Planner.tell`
+takes back the real result of one. The run loop never knows which planner it drives.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from automl_gpt.requirements import Requirements
 from automl_gpt.training import Objective, TrainingLog, TrialResult
 
 if TYPE_CHECKING:  # pydantic stays out of start-up (plugins list); cards are only annotations here
@@ -97,3 +98,25 @@ class Planner:
 
     def tell(self, candidate: Candidate, result: TrialResult) -> None:
         """The real outcome of a candidate the planner handed out (or one a warm start enqueued)."""
+
+
+@dataclass(frozen=True)
+class PlannerInfo:
+    """A planner's name as ``register_planners`` announces it: listed by ``plugins list``, checked by ``--planner``.
+
+    Registering a name imports nothing; the ``plan_trials`` hook builds the :class:`Planner` when a run asks for
+    it. ``requirements`` says what the planner needs installed (checked without importing anything).
+    """
+
+    name: str
+    description: str = ""
+    requirements: Requirements = field(default_factory=Requirements)
+
+    def describe(self) -> dict[str, Any]:
+        """What ``plugins list`` shows about this planner."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "available": self.requirements.available,
+            "unavailable_reason": self.requirements.reason,
+        }

@@ -18,6 +18,7 @@ Environment switches:
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import sys
@@ -25,14 +26,18 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 from automl_gpt import hookspecs
 from automl_gpt.errors import PluginError, UnknownNameError
 from automl_gpt.llm import LLMProvider
+from automl_gpt.planning import PlannerInfo
 from automl_gpt.requirements import Requirements
 from automl_gpt.training import Backend
+
+if TYPE_CHECKING:
+    from automl_gpt.planning import Planner, PlanningContext
 
 ENTRY_POINT_GROUP = "automl_gpt"
 BUILTIN_MODULES = (
@@ -43,7 +48,10 @@ BUILTIN_MODULES = (
     "automl_gpt.builtin.training",
 )
 
-T = TypeVar("T", Backend, LLMProvider)
+T = TypeVar("T", Backend, LLMProvider, PlannerInfo)
+# registration hook -> where ``plugins list --json`` shows what it registered (under ``provides``)
+PROVIDES_KEYS = {"register_backends": "backends", "register_llm_providers": "llm_providers",
+                 "register_planners": "planners"}
 
 
 @dataclass
@@ -65,7 +73,7 @@ class PluginRecord:
 
 
 class PluginManager:
-    """A pluggy manager with automl-gpt's hook specs, resilient loading and the two registries."""
+    """A pluggy manager with automl-gpt's hook specs, resilient loading and the three registries."""
 
     def __init__(self, *, load_entry_points: bool = True, builtins: bool = True) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
@@ -73,6 +81,7 @@ class PluginManager:
         self.records: dict[str, PluginRecord] = {}
         self._backends: dict[str, Backend] | None = None
         self._providers: dict[str, LLMProvider] | None = None
+        self._planners: dict[str, PlannerInfo] | None = None
         self.strict = _flag("AUTOML_GPT_STRICT_PLUGINS")
         self.switch_problems: list[str] = []
         if _flag("AUTOML_GPT_TRACE_PLUGINS"):
@@ -100,7 +109,7 @@ class PluginManager:
             return record
         self._fill(record, module)
         self.records[name] = record
-        self._backends = self._providers = None
+        self._backends = self._providers = self._planners = None
         return record
 
     def load_entry_points(self) -> None:
@@ -136,14 +145,19 @@ class PluginManager:
                 self.switch_problems.append(problem)
 
     def check_pending(self) -> list[str]:
-        """Names of hook implementations that match no hook spec (typos); raises in strict mode."""
-        try:
-            self.pm.check_pending()
-        except pluggy.PluginValidationError as exc:
-            if self.strict:
-                raise PluginError(str(exc)) from None
-            return [str(exc)]
-        return []
+        """One line per registered plugin whose hook implementations match no hook spec (typos).
+
+        Plugins registered through this manager already carry the problem in their record (status ``error``);
+        this also covers objects registered on :attr:`pm` directly. Raises in strict mode.
+        """
+        problems = []
+        for name, plugin in self.pm.list_name_plugin():
+            unknown = self._unknown_hooks(plugin)
+            if unknown:
+                problems.append(f"plugin '{name}': {unknown}")
+        if problems and self.strict:
+            raise PluginError(problems[0])
+        return problems
 
     # -- registries -------------------------------------------------------------------------------------
 
@@ -159,21 +173,72 @@ class PluginManager:
             self._providers = self._collect("register_llm_providers", LLMProvider)
         return self._providers
 
+    def planners(self) -> dict[str, PlannerInfo]:
+        """Every registered planner name, available or not."""
+        if self._planners is None:
+            self._planners = self._collect("register_planners", PlannerInfo)
+        return self._planners
+
+    def check_planner(self, name: str) -> None:
+        """Fail early, naming the registered planners, when no plugin can answer for ``name``.
+
+        A plugin that implements ``plan_trials`` without ``register_planners`` (written before planners announced
+        their names) may own any name, so then only :meth:`planner` can tell.
+        """
+        if name in self.planners() or not self._unannounced_planner_plugins():
+            self._lookup(self.planners(), name, "planner")
+
+    def planner(self, name: str, context: PlanningContext) -> Planner:
+        """Build the planner called ``name`` through the ``plan_trials`` hook, or fail with a clear error."""
+        self.check_planner(name)
+        built: Planner | None = self.hook.plan_trials(name=name, context=context)
+        if built is not None:
+            return built
+        if name in self.planners():
+            raise PluginError(f"planner '{name}' is registered, but no plan_trials implementation builds it "
+                              "(misspelt hook? run 'automl-gpt plugins check')")
+        raise self._unknown(self.planners(), name, "planner")
+
     def backend(self, name: str) -> Backend:
         """A backend by name, or a clear error naming the known ones and the install hint."""
-        return _lookup(self.backends(), name, "backend")
+        return self._lookup(self.backends(), name, "backend")
 
     def provider(self, name: str) -> LLMProvider:
         """An LLM provider by name, or a clear error naming the known ones and the install hint."""
-        return _lookup(self.providers(), name, "LLM provider")
+        return self._lookup(self.providers(), name, "LLM provider")
 
     def plugin_records(self) -> list[PluginRecord]:
-        """All plugins with what they provide; forces both registries so load errors show up."""
+        """All plugins with what they provide; forces every registry so load errors show up."""
         self.backends()
         self.providers()
+        self.planners()
         return sorted(self.records.values(), key=lambda r: (r.source != "builtin", r.name))
 
     # -- internals --------------------------------------------------------------------------------------
+
+    def _lookup(self, registry: dict[str, T], name: str, what: str) -> T:
+        if name not in registry:
+            raise self._unknown(registry, name, what)
+        item = registry[name]
+        if not item.requirements.available:
+            raise UnknownNameError(f"{what} '{name}' is unavailable: {item.requirements.reason}")
+        return item
+
+    def _unknown(self, registry: dict[str, T], name: str, what: str) -> UnknownNameError:
+        """'unknown planner 'x' (known: ...)', pointing at broken plugins, which may be the ones meant."""
+        known = ", ".join(sorted(registry)) or "none"
+        broken = sorted(r.name for r in self.records.values() if r.status == "error")
+        if broken:
+            see = f"broken plugins: {', '.join(broken)}; run 'automl-gpt plugins check'"
+        else:  # built-in planners show only with --all
+            see = "see 'automl-gpt plugins list" + (" --all'" if what == "planner" else "'")
+        return UnknownNameError(f"unknown {what} '{name}' (known: {known}; {see})")
+
+    def _unannounced_planner_plugins(self) -> list[str]:
+        """Plugins that build planners (``plan_trials``) without announcing their names (``register_planners``)."""
+        announcing = {impl.plugin_name for impl in self.pm.hook.register_planners.get_hookimpls()}
+        return [impl.plugin_name for impl in self.pm.hook.plan_trials.get_hookimpls()
+                if impl.plugin_name not in announcing]
 
     def _collect(self, hook_name: str, kind: type[T]) -> dict[str, T]:
         registry: dict[str, T] = {}
@@ -196,8 +261,7 @@ class PluginManager:
             for item in found:
                 registry[item.name] = item
             if record is not None:
-                key = "backends" if kind is Backend else "llm_providers"
-                record.provides[key] = [item.describe() for item in found]
+                record.provides[PROVIDES_KEYS[hook_name]] = [item.describe() for item in found]
                 hints = [item.requirements.reason for item in found if not item.requirements.available]
                 if hints and record.status == "loaded":
                     record.status = "unavailable"
@@ -207,11 +271,33 @@ class PluginManager:
 
     def _fill(self, record: PluginRecord, module: object) -> None:
         record.hooks = sorted(caller.name for caller in self.pm.get_hookcallers(module) or [])
+        unknown = self._unknown_hooks(module)
+        if unknown:
+            record.status = "error"
+            record.error = unknown
+            if self.strict:
+                raise PluginError(f"plugin '{record.name}': {unknown}")
+            return
         requirements = getattr(module, "requirements", None)
         if isinstance(requirements, Requirements) and not requirements.available:
             record.status = "unavailable"
             record.error = requirements.reason
             record.install_hint = requirements.install_hint
+
+    def _unknown_hooks(self, plugin: object) -> str | None:
+        """'unknown hook 'x' (did you mean 'y'?)' for implementations matching no hook spec; None when all do."""
+        names = sorted(
+            caller.name for caller in self.pm.get_hookcallers(plugin) or []
+            if caller.spec is None and any(i.plugin is plugin and not i.optionalhook for i in caller.get_hookimpls())
+        )
+        if not names:
+            return None
+        specs = hook_spec_names()
+        parts = []
+        for name in names:
+            close = difflib.get_close_matches(name, specs, n=1)
+            parts.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        return f"unknown hook {', '.join(parts)}: pluggy never calls it"
 
     def _fail(self, record: PluginRecord, exc: BaseException, during: str = "import") -> None:
         record.status = "error"
@@ -240,14 +326,10 @@ def set_plugin_manager(manager: PluginManager | None) -> None:
     _manager = manager
 
 
-def _lookup(registry: dict[str, T], name: str, what: str) -> T:
-    if name not in registry:
-        known = ", ".join(sorted(registry)) or "none"
-        raise UnknownNameError(f"unknown {what} '{name}' (known: {known}; see 'automl-gpt plugins list')")
-    item = registry[name]
-    if not item.requirements.available:
-        raise UnknownNameError(f"{what} '{name}' is unavailable: {item.requirements.reason}")
-    return item
+def hook_spec_names() -> list[str]:
+    """The names of every hook in :mod:`automl_gpt.hookspecs`."""
+    marker = f"{hookspecs.PROJECT_NAME}_spec"
+    return sorted(name for name, value in vars(hookspecs).items() if callable(value) and hasattr(value, marker))
 
 
 def _names(variable: str) -> set[str] | None:

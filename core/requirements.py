@@ -9,7 +9,12 @@ from functools import cached_property
 
 @dataclass(frozen=True)
 class Requirements:
-    """The import names a plugin needs and the extra that installs them.
+    """The import names a plugin needs and how to install them.
+
+    ``modules`` are import names (``sklearn``, not ``scikit-learn``). The install hint shown when one is missing
+    is ``hint`` when given, else ``pip install '<package>[<extra>]'``: first-party plugins name an extra of
+    ``automl-gpt``; a third-party plugin names its own distribution as ``package`` (``Requirements(
+    package="acme-automl", extra="gpu", modules=("acme_trainer",))``), or gives the command as ``hint``.
 
     ``available`` looks the modules up with :func:`importlib.util.find_spec`, which finds a package without
     running it, so listing plugins stays fast and a broken heavy library cannot break the CLI.
@@ -17,10 +22,15 @@ class Requirements:
 
     extra: str | None = None
     modules: tuple[str, ...] = ()
+    package: str = "automl-gpt"
+    hint: str | None = None
 
     @property
     def install_hint(self) -> str | None:
-        return f"pip install 'automl-gpt[{self.extra}]'" if self.extra else None
+        """The command that installs the missing modules, or None when nothing says how."""
+        if self.hint:
+            return self.hint
+        return f"pip install '{self.package}[{self.extra}]'" if self.extra else None
 
     @cached_property
     def missing(self) -> tuple[str, ...]:

@@ -1,11 +1,25 @@
-"""Default ``plan_trials``: the built-in planners by name."""
+"""The built-in planners: their names (``register_planners``) and their factory (default ``plan_trials``)."""
 
 from __future__ import annotations
 
-from automl_gpt.hookspecs import hookimpl
-from automl_gpt.planning import Planner, PlanningContext
+from collections.abc import Callable
 
-BUILTIN_PLANNERS = ("llm", "tpe", "random", "default", "transfer")
+from automl_gpt.hookspecs import hookimpl
+from automl_gpt.planning import Planner, PlannerInfo, PlanningContext
+
+BUILTIN_PLANNERS = (
+    PlannerInfo("llm", "the LLM plans from the prompt paragraph; a bandit shares slots with transfer and TPE"),
+    PlannerInfo("tpe", "Optuna's TPE sampler, starting from the model card's defaults"),
+    PlannerInfo("random", "seeded random configurations (log-uniform where the space says so)"),
+    PlannerInfo("default", "the model card's default configuration, once"),
+    PlannerInfo("transfer", "configurations that won on the most similar past datasets, then TPE"),
+)
+
+
+@hookimpl
+def register_planners(register: Callable[[PlannerInfo], None]) -> None:
+    for info in BUILTIN_PLANNERS:
+        register(info)
 
 
 @hookimpl(trylast=True)

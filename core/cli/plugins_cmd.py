@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import click
 from automl_gpt.plugins import PluginRecord, get_plugin_manager
+
+LABELS = {"backends": "backend", "llm_providers": "llm", "planners": "planner"}  # provides key -> table label
 
 
 @click.group()
@@ -35,24 +38,27 @@ def list_plugins(as_json: bool, show_all: bool) -> None:
 
 @plugins.command("check")
 def check_plugins() -> None:
-    """Exit 1 when any plugin failed to load or has hook implementations that match no hook."""
+    """Exit 1 when any plugin failed to load, failed to register, or has a hook that matches no hook spec.
+
+    Reports the plugins ``plugins list`` shows (built-ins only when one of them is broken), one line each.
+    """
     manager = get_plugin_manager()
-    broken = [r for r in manager.plugin_records() if r.status == "error"]
-    pending = manager.check_pending()
+    records = manager.plugin_records()
+    broken = [r for r in records if r.status == "error"]
     for record in broken:
         click.echo(f"broken: {record.name}: {record.error}", err=True)
-    for problem in pending:
-        click.echo(f"unknown hook: {problem}", err=True)
     for problem in manager.switch_problems:
         click.echo(f"bad switch: {problem}", err=True)
-    if broken or pending or manager.switch_problems:
+    if broken or manager.switch_problems:
         raise SystemExit(1)
-    click.echo(f"ok: {len(manager.records)} plugins loaded without errors")
+    listed = [r for r in records if r.source != "builtin"]
+    counts = Counter(r.status for r in listed)
+    detail = ", ".join(f"{counts[s]} {s}" for s in ("loaded", "unavailable", "blocked") if counts[s])
+    click.echo(f"ok: {len(listed)} plugins without errors" + (f" ({detail})" if detail else ""))
 
 
 def _provides(record: PluginRecord) -> str:
     names: list[str] = []
     for kind, items in record.provides.items():
-        label = "backend" if kind == "backends" else "llm"
-        names.extend(f"{label}:{item['name']}" for item in items)
+        names.extend(f"{LABELS[kind]}:{item['name']}" for item in items)
     return ", ".join(names) or "-"

@@ -39,6 +39,13 @@ def parse_limits(items: tuple[str, ...]) -> dict[str, Any]:
     return limits
 
 
+def _complete_planner(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of ``--planner``: the registered planner names."""
+    from automl_gpt.plugins import get_plugin_manager
+
+    return sorted(name for name in get_plugin_manager().planners() if name.startswith(incomplete))
+
+
 def _logging() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
@@ -47,7 +54,9 @@ def _logging() -> None:
 @click.argument("card", required=False, type=click.Path(path_type=Path))
 @click.option("--budget", type=int, default=30, show_default=True, help="Number of training runs (trials).")
 @click.option("--time-budget", default=None, help="Stop after this much wall time (e.g. 20m).")
-@click.option("--planner", default="llm", show_default=True, help="llm, tpe, random, default, transfer, or a plugin's.")
+@click.option("--planner", default="llm", show_default=True, shell_complete=_complete_planner,
+              help="A registered planner: llm, tpe, random, default, transfer, or a plugin's "
+                   "(see 'automl-gpt plugins list --all').")
 @click.option("--llm", "llm_spec", default="local", show_default=True,
               help="LLM provider[:model], e.g. local, local:/path/model.gguf, openai:gpt-4o-mini.")
 @click.option("--backend", default=None, help="Backend name (default: the first that supports the card's task).")

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 from automl_gpt import __version__
 
-from ..core.plugin_dists import GOOD_PLUGIN, RAISES_IN_REGISTER, RAISES_ON_IMPORT, TYPO_HOOK, write_dist, write_package
+from ..core.plugin_dists import (
+    GOOD_PLUGIN,
+    PLANNER_PLUGIN,
+    PLANNER_TYPO,
+    RAISES_IN_REGISTER,
+    RAISES_ON_IMPORT,
+    TYPO_HOOK,
+    write_dist,
+    write_package,
+)
 from .cli_support import cli, one_line_error
 
 FIRST_PARTY = {"llm_openai", "llm_anthropic", "llm_local", "backend_tabular", "backend_nlp", "backend_vision"}
@@ -89,7 +98,10 @@ def test_pip_installed_third_party_plugin_is_listed(tmp_path: Path) -> None:
     assert record["provides"]["backends"][0]["name"] == "echo"
     assert record["provides"]["llm_providers"][0]["name"] == "echo-llm"
     check = cli("plugins", "check", path=site)
-    assert check.returncode == 0 and check.stdout.startswith("ok: ")
+    listed = json.loads(result.stdout)
+    loaded = sum(r["status"] == "loaded" for r in listed)
+    assert check.returncode == 0
+    assert check.stdout.startswith(f"ok: {len(listed)} plugins without errors ({loaded} loaded")
 
 
 def test_broken_plugins_are_listed_and_other_commands_still_work(broken_site: Path, tmp_path: Path) -> None:
@@ -128,6 +140,27 @@ def test_plugins_check_reports_a_typod_hook(tmp_path: Path) -> None:
     site = write_dist(tmp_path / "site", "typos", {"typo": TYPO_HOOK})
     result = cli("plugins", "check", path=site, env={"AUTOML_GPT_LOAD_PLUGINS": "typo"})
     assert result.returncode == 1
-    assert "unknown hook:" in result.stderr and "register_backend" in result.stderr
+    assert result.stderr.splitlines() == [
+        "broken: typo: unknown hook 'register_backend' (did you mean 'register_backends'?): pluggy never calls it"
+    ]
+    listed = cli("plugins", "list", path=site, env={"AUTOML_GPT_LOAD_PLUGINS": "typo"})
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("typo "))
+    assert row.split()[2] == "error" and "did you mean 'register_backends'?" in row
     result = cli("plugins", "check", path=site, env={"AUTOML_GPT_LOAD_PLUGINS": "typo,tpyo"})
     assert "bad switch: AUTOML_GPT_LOAD_PLUGINS names 'tpyo', which is not an installed plugin" in result.stderr
+
+
+def test_planner_plugins_are_listed_and_checked_by_run(tmp_path: Path) -> None:
+    site = write_dist(tmp_path / "site", "planners", {"greedy": PLANNER_PLUGIN, "plantypo": PLANNER_TYPO})
+    listed = cli("plugins", "list", path=site, plugins="greedy")
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("greedy "))
+    assert row.split()[2:4] == ["loaded", "planner:greedy"]
+    builtin = json.loads(cli("plugins", "list", "--json", "--all", plugins="").stdout)
+    planners = [p["name"] for r in builtin for p in r["provides"].get("planners", [])]
+    assert planners == ["llm", "tpe", "random", "default", "transfer"]
+    unknown = cli("run", tmp_path / "no-card.yaml", "--planner", "gredy", path=site, plugins="greedy")
+    assert one_line_error(unknown) == ("error: unknown planner 'gredy' (known: default, greedy, llm, random, tpe, "
+                                       "transfer; see 'automl-gpt plugins list --all')")
+    typo = cli("plugins", "list", path=site, plugins="plantypo")
+    row = next(line for line in typo.stdout.splitlines() if line.startswith("plantypo "))
+    assert row.split()[2] == "error" and "unknown hook 'plan_trial' (did you mean 'plan_trials'?)" in row

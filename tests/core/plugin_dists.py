@@ -65,12 +65,54 @@ def register_backend(register):
     """A typo: the hook is register_backends."""
 '''
 
+PLANNER_PLUGIN = '''
+"""A third-party planner that announces its name and builds it."""
+from automl_gpt import hookimpl
+from automl_gpt.planning import Candidate, Planner, PlannerInfo
+
+
+class GreedyDefaults(Planner):
+    name = "greedy"
+
+    def __init__(self, context):
+        self.context = context
+
+    def ask(self, n):
+        return [Candidate(self.context.space.defaults(), source="greedy")][:n]
+
+
+@hookimpl
+def register_planners(register):
+    register(PlannerInfo("greedy", "the defaults, greedily"))
+
+
+@hookimpl
+def plan_trials(name, context):
+    return GreedyDefaults(context) if name == "greedy" else None
+'''
+
+PLANNER_TYPO = '''
+"""A planner plugin with a misspelt factory hook: plan_trial."""
+from automl_gpt import hookimpl
+from automl_gpt.planning import PlannerInfo
+
+
+@hookimpl
+def register_planners(register):
+    register(PlannerInfo("greedy"))
+
+
+@hookimpl
+def plan_trial(name, context):
+    return None
+'''
+
 NEEDS_MISSING_EXTRA = """
 from automl_gpt import hookimpl
 from automl_gpt.requirements import Requirements
 from automl_gpt.training import Backend
 
-requirements = Requirements(extra="quantum", modules=("surely_not_installed_module_xyz",))
+requirements = Requirements(package="acme-plugins", extra="quantum", modules=("surely_not_installed_module_xyz",))
 
 
 class QuantumBackend(Backend):

@@ -14,9 +14,9 @@ import pytest
 import yaml
 from automl_gpt import hookimpl
 from automl_gpt.cards import DataCard, ModelCard, card_from_mapping, load_data_card
-from automl_gpt.errors import CardError, DataError
+from automl_gpt.errors import CardError, DataError, PluginError, UnknownNameError
 from automl_gpt.llm import LLMProvider
-from automl_gpt.planning import Candidate, PastTrial, Planner, PlanningContext, Prediction
+from automl_gpt.planning import Candidate, PastTrial, Planner, PlannerInfo, PlanningContext, Prediction
 from automl_gpt.requirements import Requirements
 from automl_gpt.testing import plugins_loaded
 from automl_gpt.training import Backend, LogRecord, Objective, TrainingLog, TrainingRequest, TrialResult, TrialState
@@ -100,6 +100,42 @@ def test_hook_register_backends() -> None:
             "available": True,
             "unavailable_reason": None,
         }
+
+
+class Fixed(Planner):
+    """Always proposes the same configuration."""
+
+    name = "fixed"
+
+    def ask(self, n: int) -> list[Candidate]:
+        return [Candidate({"lr": 0.5, "depth": 1}, source="fixed")][:n]
+
+
+@hookimpl
+def build_fixed(name: str, context: PlanningContext) -> Planner | None:
+    return Fixed() if name == "fixed" else None
+
+
+def test_hook_register_planners() -> None:
+    @hookimpl
+    def register_planners(register: Callable[[PlannerInfo], None]) -> None:
+        register(PlannerInfo("fixed", "always lr 0.5"))
+
+    with plugins_loaded(plugin(register_planners=register_planners, plan_trials=build_fixed)) as manager:
+        assert set(manager.planners()) == {"llm", "tpe", "random", "default", "transfer", "fixed"}
+        record = next(r for r in manager.plugin_records() if "register_planners" in r.hooks and r.source != "builtin")
+        assert record.provides["planners"] == [
+            {"name": "fixed", "description": "always lr 0.5", "available": True, "unavailable_reason": None}
+        ]
+        assert isinstance(manager.planner("fixed", context()), Fixed)
+        assert manager.planner("tpe", context()).name == "tpe"
+        with pytest.raises(UnknownNameError, match=r"unknown planner 'fixd' \(known: default, fixed, llm, random, "
+                                                   r"tpe, transfer; see 'automl-gpt plugins list --all'\)"):
+            manager.check_planner("fixd")
+
+    announced_only = plugins_loaded(plugin(register_planners=register_planners))  # announced, never built
+    with announced_only as manager, pytest.raises(PluginError, match="'fixed' is registered, but no plan_trials"):
+        manager.planner("fixed", context())
 
 
 def test_hook_parse_card(tmp_path: Path) -> None:
@@ -196,17 +232,7 @@ def test_hook_build_prompt() -> None:
 
 
 def test_hook_plan_trials() -> None:
-    class Fixed(Planner):
-        name = "fixed"
-
-        def ask(self, n: int) -> list[Candidate]:
-            return [Candidate({"lr": 0.5, "depth": 1}, source="fixed")][:n]
-
-    @hookimpl
-    def plan_trials(name: str, context: PlanningContext) -> Planner | None:
-        return Fixed() if name == "fixed" else None
-
-    with plugins_loaded(plugin(plan_trials=plan_trials)) as manager:
+    with plugins_loaded(plugin(plan_trials=build_fixed)) as manager:
         ctx = context()
         default = manager.hook.plan_trials(name="default", context=ctx)
         assert [c.config for c in default.ask(3)] == [{"lr": 0.1, "depth": 3}]
@@ -214,6 +240,12 @@ def test_hook_plan_trials() -> None:
         assert len(randoms) == 4 and all(ctx.space.contains(c.config) for c in randoms)
         assert manager.hook.plan_trials(name="fixed", context=ctx).ask(2)[0].source == "fixed"
         assert manager.hook.plan_trials(name="nobody", context=ctx) is None
+        # a plugin that only builds planners (written before register_planners) still works by name
+        manager.check_planner("fixed")
+        assert isinstance(manager.planner("fixed", ctx), Fixed)
+        with pytest.raises(UnknownNameError, match=r"unknown planner 'nobody' \(known: default, llm, random, tpe, "
+                                                   r"transfer;"):
+            manager.planner("nobody", ctx)
 
 
 def test_hook_run_training(tmp_path: Path) -> None:

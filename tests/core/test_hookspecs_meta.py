@@ -23,6 +23,7 @@ def test_hook_list_is_the_documented_one() -> None:
         [
             "register_llm_providers",
             "register_backends",
+            "register_planners",
             "parse_card",
             "draft_card",
             "build_prompt",

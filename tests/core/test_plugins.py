@@ -14,7 +14,16 @@ from automl_gpt.errors import PluginError, UnknownNameError
 from automl_gpt.plugins import BUILTIN_MODULES, PluginManager
 from automl_gpt.training import Backend
 
-from .plugin_dists import GOOD_PLUGIN, NEEDS_MISSING_EXTRA, RAISES_IN_REGISTER, RAISES_ON_IMPORT, TYPO_HOOK, write_dist
+from .plugin_dists import (
+    GOOD_PLUGIN,
+    NEEDS_MISSING_EXTRA,
+    PLANNER_PLUGIN,
+    PLANNER_TYPO,
+    RAISES_IN_REGISTER,
+    RAISES_ON_IMPORT,
+    TYPO_HOOK,
+    write_dist,
+)
 
 PLUGINS = {
     "acme": GOOD_PLUGIN,
@@ -22,6 +31,7 @@ PLUGINS = {
     "badreg": RAISES_IN_REGISTER,
     "typo": TYPO_HOOK,
     "quantum": NEEDS_MISSING_EXTRA,
+    "greedy": PLANNER_PLUGIN,
 }
 OURS = ",".join(PLUGINS)
 
@@ -44,7 +54,8 @@ def test_builtins_answer_every_default_hook() -> None:
     records = {r.name: r for r in manager.plugin_records()}
     assert set(records) == set(BUILTIN_MODULES)
     hooks = sorted(h for r in records.values() for h in r.hooks)
-    assert hooks == ["build_prompt", "draft_card", "parse_card", "plan_trials", "predict_training_log", "run_training"]
+    assert hooks == ["build_prompt", "draft_card", "parse_card", "plan_trials", "predict_training_log",
+                     "register_planners", "run_training"]
     assert all(r.source == "builtin" and r.status == "loaded" for r in records.values())
 
 
@@ -72,8 +83,8 @@ def test_broken_plugins_are_recorded_and_the_rest_works(third_party: Path) -> No
     assert records["badreg"].status == "error"
     assert records["badreg"].error == "register_backends failed: ValueError: boom in register_backends"
     assert records["quantum"].status == "unavailable"
-    assert records["quantum"].error == ("missing surely_not_installed_module_xyz: pip install 'automl-gpt[quantum]'")
-    assert records["quantum"].install_hint == "pip install 'automl-gpt[quantum]'"
+    assert records["quantum"].error == "missing surely_not_installed_module_xyz: pip install 'acme-plugins[quantum]'"
+    assert records["quantum"].install_hint == "pip install 'acme-plugins[quantum]'"  # its own package, not ours
     assert set(manager.backends()) == {"echo", "quantum"}  # the broken ones register nothing, the rest work
     with pytest.raises(UnknownNameError, match="backend 'quantum' is unavailable: missing surely_not"):
         manager.backend("quantum")
@@ -81,11 +92,37 @@ def test_broken_plugins_are_recorded_and_the_rest_works(third_party: Path) -> No
         manager.backend("nope")
 
 
-def test_check_pending_names_the_typo(third_party: Path) -> None:
+def test_a_misspelt_hook_is_an_error_with_the_likely_name(third_party: Path) -> None:
     manager = PluginManager()
-    problems = manager.check_pending()
-    assert len(problems) == 1
-    assert "register_backend" in problems[0] and "typo" in problems[0]
+    record = manager.records["typo"]
+    expected = "unknown hook 'register_backend' (did you mean 'register_backends'?): pluggy never calls it"
+    assert (record.status, record.error) == ("error", expected)
+    assert manager.check_pending() == [f"plugin 'typo': {expected}"]
+
+
+def test_planner_plugins_announce_their_names(third_party: Path) -> None:
+    manager = PluginManager()
+    record = manager.records["greedy"]
+    manager.plugin_records()
+    assert record.status == "loaded" and record.hooks == ["plan_trials", "register_planners"]
+    assert record.provides == {"planners": [{"name": "greedy", "description": "the defaults, greedily",
+                                             "available": True, "unavailable_reason": None}]}
+    assert set(manager.planners()) == {"llm", "tpe", "random", "default", "transfer", "greedy"}
+    with pytest.raises(UnknownNameError, match=r"unknown planner 'gredy' \(known: default, greedy, llm, random, tpe, "
+                                               r"transfer; broken plugins: badreg, explodes, typo; run 'automl-gpt "
+                                               r"plugins check'\)"):
+        manager.check_planner("gredy")
+
+
+def test_a_planner_with_a_misspelt_factory_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(write_dist(tmp_path / "site", "plantypo", {"plantypo": PLANNER_TYPO})))
+    monkeypatch.setenv("AUTOML_GPT_LOAD_PLUGINS", "plantypo")
+    manager = PluginManager()
+    record = manager.records["plantypo"]
+    assert record.status == "error" and "unknown hook 'plan_trial' (did you mean 'plan_trials'?)" in str(record.error)
+    with pytest.raises(PluginError, match="planner 'greedy' is registered, but no plan_trials implementation builds"):
+        manager.planner("greedy", context=None)  # type: ignore[arg-type]  # never reaches a planner
+    sys.modules.pop("plantypo_plantypo", None)
 
 
 def test_load_switch_selects_and_block_switch_skips(third_party: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,8 +145,8 @@ def test_strict_switch_turns_errors_into_failures(third_party: Path, monkeypatch
     with pytest.raises(PluginError, match="plugin 'explodes': import failed: RuntimeError: boom at import"):
         PluginManager()
     monkeypatch.setenv("AUTOML_GPT_LOAD_PLUGINS", "typo")
-    with pytest.raises(PluginError, match="register_backend"):
-        PluginManager().check_pending()
+    with pytest.raises(PluginError, match="plugin 'typo': unknown hook 'register_backend'"):
+        PluginManager()
 
 
 def test_trace_switch_prints_hook_calls(
