@@ -20,6 +20,7 @@ from automl_gpt.requirements import Requirements
 
 if TYPE_CHECKING:  # pydantic stays out of start-up (plugins list); cards are only annotations here
     from automl_gpt.cards import DataCard, ModelCard
+    from automl_gpt.prediction import Predictor
 
 Split = Literal["train", "valid", "test"]
 Direction = Literal["minimize", "maximize"]
@@ -180,6 +181,17 @@ class Backend:
     def train(self, request: TrainingRequest) -> TrialResult:
         """Train one configuration for real, streaming the log through ``request.report``."""
         raise NotImplementedError
+
+    def load_model(self, model_path: Path) -> Predictor:
+        """Load a saved model for prediction (see :mod:`automl_gpt.prediction`).
+
+        ``model_path`` is what a trial's ``model`` artifact names, or a model file this backend wrote itself (an
+        ensemble of trials). Raise :class:`~automl_gpt.errors.UsageError` when the path holds no model of
+        this backend. Backends that cannot predict yet keep this default.
+        """
+        from automl_gpt.errors import UsageError
+
+        raise UsageError(f"backend '{self.name}' cannot load saved models for prediction")
 
     def supports(self, data_card: DataCard) -> bool:
         return data_card.task in self.tasks

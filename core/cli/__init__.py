@@ -29,6 +29,7 @@ COMMANDS = {
     "worker": "automl_gpt.cli.run_cmd:worker",
     "runs": "automl_gpt.cli.runs_cmd:runs",
     "report": "automl_gpt.cli.runs_cmd:report",
+    "predict": "automl_gpt.cli.predict_cmd:predict",
     "experience": "automl_gpt.cli.experience_cmd:experience",
 }
 

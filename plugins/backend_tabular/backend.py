@@ -14,6 +14,7 @@ from automl_gpt.training import Backend, Objective, TrainingRequest, TrialResult
 
 if TYPE_CHECKING:  # pydantic and yaml load only when cards are needed, keeping `plugins list` fast
     from automl_gpt.cards import DataCard, ModelCard
+    from automl_gpt.prediction import TablePredictor
 
 MODEL_CARDS = Path(__file__).parent / "model_cards"
 KNOWLEDGE_BASE = Path(__file__).parent / "knowledge" / "xgboost_pmlb.json.gz"
@@ -45,6 +46,12 @@ class XGBoostBackend(Backend):
         from automl_gpt_backend_tabular.trainer import run_trial
 
         return run_trial(request)
+
+    def load_model(self, model_path: Path) -> TablePredictor:
+        """A trial's ``model.json`` (or its folder), with the preprocessing and column types it trained with."""
+        from automl_gpt_backend_tabular.predictor import XGBoostPredictor
+
+        return XGBoostPredictor(Path(model_path))
 
     def knowledge_base(self) -> Path | None:
         """Best configurations on 16 PMLB datasets (benchmarks/build_knowledge_base.py), for empty stores."""

@@ -65,7 +65,7 @@ def read_split(card: DataCard, split: SplitName) -> pd.DataFrame:
     if key in _cache:
         _cache.move_to_end(key)
         return _cache[key].copy()
-    frame = _read_file(path, split, options)
+    frame = read_file(path, split, options)
     if frame.empty or len(frame.columns) == 0:
         raise DataError(f"{path}: {split} file has no rows (fill it, or fix 'read_options' in the card)")
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -250,7 +250,8 @@ def _read_options(card: DataCard) -> dict[str, Any]:
     return options
 
 
-def _read_file(path: Path, split: SplitName, options: dict[str, Any]) -> pd.DataFrame:
+def read_file(path: Path, split: str, options: dict[str, Any]) -> pd.DataFrame:
+    """Read a CSV or Parquet file with the card's read options; ``split`` names the file in errors."""
     if path.name.lower().endswith(PARQUET_SUFFIXES):
         try:
             return pd.read_parquet(path)

@@ -14,7 +14,8 @@ Imported only when a trial runs (it imports XGBoost). Policy, in order:
    rows for the best number of rounds and scored on the test file (``test/...`` metrics). Otherwise the saved
    model is the holdout model cut at its best round.
 5. Saved in the trial folder: ``model.json`` (XGBoost), ``preprocessor.json``, ``config.json`` (the exact
-   configuration, XGBoost parameters, rounds, labels, threads, versions) and ``metrics.json``.
+   configuration, XGBoost parameters, rounds, labels, column types, read options, threads, versions) and
+   ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ class _Trial:
         self.n_classes = len(labels) if labels else 0
         self.labels = labels
         train = self._subsample(data.load_split(self.card, "train", labels))
+        self.column_types = train.column_types
         folds = self._folds(xgb, train)
         params = self._params()
         boosters = [xgb.Booster(params, [f.train, f.valid]) for f in folds]
@@ -335,6 +337,9 @@ class _Trial:
             "limits": self.limits,
             "model_card_options": self.options,
             "features": preprocessor.feature_names,
+            "column_types": self.column_types,
+            "read_options": self.card.read_options,
+            "test_file": str(self.card.split_path("test")) if self.card.test is not None else None,
             "versions": {"xgboost": xgb.__version__, "pandas": pd.__version__, "numpy": np.__version__},
         }
         paths["config"].write_text(json.dumps(saved, indent=1, default=str), encoding="utf-8")
