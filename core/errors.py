@@ -98,5 +98,28 @@ class TrainingError(AutomlGptError):
     """A trial failed for a reason that belongs in its FAILED record (crash, out of memory, bad config)."""
 
 
+class RunInterrupted(AutomlGptError):
+    """The user stopped a run (Ctrl-C); the message says where its finished trials are and how to resume."""
+
+    exit_code = 130
+
+
+class StorageError(AutomlGptError):
+    """A place automl-gpt must write cannot be used: a storage server that refuses, a read-only folder."""
+
+
+class DamagedFileError(UsageError):
+    """A file automl-gpt wrote earlier (run settings, study, summary, cache, store, keys) that cannot be read."""
+
+    def __init__(self, path: str | Path, problem: str, fix: str) -> None:
+        self.path = str(path)
+        super().__init__(f"{path}: damaged or unreadable ({_one_line(problem)}); {fix}")
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 class DataError(UsageError):
     """Data files that do not match their card (missing column, one-class target, empty file...)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -18,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from automl_gpt import paths
+from automl_gpt.errors import StorageError
 from automl_gpt.llm import GenerationSettings, Usage
 
+logger = logging.getLogger("automl_gpt.llm_cache")
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
 
@@ -60,25 +63,63 @@ def cache_key(
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """True for errors that mean the file is not a usable cache (garbage, truncated, another schema)."""
+    text = str(exc)
+    return not isinstance(exc, sqlite3.OperationalError) or any(
+        marker in text for marker in ("not a database", "malformed", "no such column", "no such table")
+    )
+
+
 class LLMCache:
     """The response cache at ``path`` (default :func:`automl_gpt.paths.llm_cache_path`); thread- and process-safe."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else paths.llm_cache_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.hits = 0
         self.misses = 0
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._conn = self._open()
+            except sqlite3.DatabaseError as exc:
+                if not _damaged(exc):
+                    raise
+                self._conn = self._rebuild(exc)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(
+                f"{self.path}: cannot open the LLM response cache ({exc}); make its folder writable, point "
+                "AUTOML_GPT_LLM_CACHE elsewhere, or pass --no-cache"
+            ) from None
+
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
         )
-        self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, provider TEXT NOT NULL, model TEXT NOT NULL,"
-            " text TEXT NOT NULL, data TEXT, usage TEXT NOT NULL, repairs TEXT NOT NULL, created REAL NOT NULL,"
-            " hits INTEGER NOT NULL DEFAULT 0)"
-        )
+        try:
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, provider TEXT NOT NULL,"
+                " model TEXT NOT NULL, text TEXT NOT NULL, data TEXT, usage TEXT NOT NULL, repairs TEXT NOT NULL,"
+                " created REAL NOT NULL, hits INTEGER NOT NULL DEFAULT 0)"
+            )
+            connection.execute("SELECT key, text, data, usage, repairs, model, hits FROM responses LIMIT 1").fetchall()
+        except sqlite3.Error:
+            connection.close()
+            raise
+        return connection
+
+    def _rebuild(self, problem: sqlite3.Error) -> sqlite3.Connection:
+        """Move a damaged cache aside (it is only a cache: answers are asked again) and start an empty one."""
+        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        self.path.replace(aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        logger.warning("the LLM cache %s was damaged (%s): moved to %s and started empty", self.path, problem,
+                       aside.name)
+        return self._open()
 
     def get(self, key: str) -> CachedAnswer | None:
         """The stored answer for ``key``, or None; counts a hit or a miss."""

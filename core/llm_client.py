@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import threading
 import time
@@ -373,7 +374,17 @@ class LLMClient:
             response.usage = usage
             with self._lock:
                 self.usage = self.usage + usage
-            return response
+            return self._scrubbed(response)
+
+    def _scrubbed(self, response: R) -> R:
+        """The answer with every known key replaced, before it is cached, stored in a study or shown: a model
+        can echo a key it saw (in a prompt, or its own)."""
+        text = self._redact(response.text)
+        if text != response.text:
+            response.text = text
+            if response.data is not None:
+                response.data = json.loads(self._redact(json.dumps(response.data)))
+        return response
 
     def _redact(self, text: str) -> str:
         """``text`` without any known key, including one the model was given directly (``secret_values``)."""

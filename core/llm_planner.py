@@ -22,7 +22,7 @@ import statistics
 import time
 from typing import Any, Protocol
 
-from automl_gpt.errors import LLMError, SearchSpaceError
+from automl_gpt.errors import LLMAuthError, LLMError, SearchSpaceError
 from automl_gpt.llm import GenerationSettings, LLMResponse
 from automl_gpt.planners import TPEPlanner, config_key
 from automl_gpt.planning import Candidate, Planner, PlanningContext, Prediction
@@ -198,6 +198,8 @@ class LLMPlanner(Planner):
         started = time.monotonic()
         try:
             response = self.client.generate_json(prompt, schema, system=SYSTEM_PROMPT, settings=settings)
+        except LLMAuthError:
+            raise  # a refused key refuses every round: stop and say so, rather than run TPE under the LLM's name
         except LLMError as exc:
             logger.warning("llm planner: the LLM call failed (%s); TPE fills this round", exc)
             return []
@@ -212,7 +214,8 @@ class LLMPlanner(Planner):
         seen = {config_key(t.config) for t in self.context.history}
         for index, plan in enumerate(plans):
             self._stats["plans_proposed"] += 1
-            candidate = self._validate(plan, index)
+            clipped = [note for note in getattr(response, "repairs", []) if note.startswith(f"plans/{index}/")]
+            candidate = self._validate(plan, index, clipped)
             if candidate is None:
                 continue
             key = config_key(candidate.config)
@@ -225,8 +228,12 @@ class LLMPlanner(Planner):
             candidates.append(candidate)
         return candidates
 
-    def _validate(self, plan: Any, index: int) -> Candidate | None:
-        """A plan as a candidate inside the space, or None (logged) when it cannot be repaired."""
+    def _validate(self, plan: Any, index: int, clipped: list[str] | None = None) -> Candidate | None:
+        """A plan as a candidate inside the space, or None (logged) when it cannot be repaired.
+
+        ``clipped`` are the LLM client's notes on this plan's values it clipped into the schema's bounds: a plan
+        repaired there counts as repaired too.
+        """
         if not isinstance(plan, dict):
             self._reject(index, "not an object")
             return None
@@ -240,11 +247,12 @@ class LLMPlanner(Planner):
         except SearchSpaceError as exc:
             self._reject(index, str(exc))
             return None
-        if repaired.changed:
+        notes = list(clipped or []) + list(repaired.notes)
+        if notes:
             self._stats["plans_repaired"] += 1
-            logger.info("llm planner: plan %d repaired: %s", index + 1, "; ".join(repaired.notes))
+            logger.info("llm planner: plan %d repaired: %s", index + 1, "; ".join(notes))
         return Candidate(repaired.config, source=LLM_SOURCE, rationale=str(plan.get("rationale", ""))[:300],
-                         predictions=_llm_prediction(plan, self.context.objective.metric), repairs=repaired.notes)
+                         predictions=_llm_prediction(plan, self.context.objective.metric), repairs=notes)
 
     def _reject(self, index: int, reason: str) -> None:
         self._stats["plans_rejected"] += 1

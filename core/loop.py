@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from automl_gpt.cards import DataCard, ModelCard, load_data_card
-from automl_gpt.errors import AutomlGptError, UsageError
+from automl_gpt.errors import AutomlGptError, RunInterrupted, StorageError, UsageError
 from automl_gpt.planners import config_key
 from automl_gpt.planning import Candidate, Experience, PastTrial, Planner, PlanningContext
 from automl_gpt.plugins import get_plugin_manager
 from automl_gpt.requirements import Requirements
-from automl_gpt.run_store import RunSettings, RunStore, new_run_id
+from automl_gpt.run_options import SEED_MAX, check_run_options
+from automl_gpt.run_store import RunSettings, RunStore, check_study, new_run_id
 from automl_gpt.training import Backend, LogRecord, Objective, TrainingRequest, TrialResult, TrialState
 
 Echo = Callable[[str], None]
@@ -41,6 +42,7 @@ class RunResult:
     model_path: str | None
     trials: list[PastTrial]
     summary: dict[str, Any] = field(default_factory=dict)
+    stopped_on_failures: bool = False
 
 
 @dataclass
@@ -92,16 +94,13 @@ def run(card: str | Path | DataCard, *, backend: str | None = None, model: str |
     ``transfer`` planners warm-start from similar past datasets, and the finished run joins the experience
     store. Same seed and LLM cache give the same trials.
     """
-    if budget < 1:
-        raise UsageError("--budget must be at least 1")
-    if batch_size < 1:
-        raise UsageError("--batch-size must be at least 1")
+    check_run_options(budget=budget, batch_size=batch_size, seed=seed, max_failures=max_failures,
+                      time_budget_s=time_budget_s, trial_timeout_s=trial_timeout_s, limits=dict(limits or {}))
     get_plugin_manager().check_planner(planner)
     experiment = prepare(card, backend=backend, model=model, seed=seed,
                          constraints=_constraints(budget, time_budget_s), options={"llm": llm, "llm_cache": llm_cache})
     run_id = new_run_id(experiment.data_card.name)
-    folder = Path(out) / run_id
-    folder.mkdir(parents=True, exist_ok=False)
+    folder = make_run_folder(Path(out), run_id)
     source = experiment.data_card.source
     settings = RunSettings(
         card=str(source) if source else "", backend=experiment.backend.name, model=experiment.model_card.name,
@@ -111,19 +110,44 @@ def run(card: str | Path | DataCard, *, backend: str | None = None, model: str |
         heartbeat_s=heartbeat_s, experience=experience,
     )
     settings.save(folder)
-    return Loop(experiment, settings, folder, echo).run()
+    return _until_interrupted(Loop(experiment, settings, folder, echo))
+
+
+def make_run_folder(out: Path, run_id: str) -> Path:
+    """Create ``out/run_id`` (``run_id`` is one safe path component, see :func:`new_run_id`), or say in one line
+    why the place cannot be written."""
+    folder = out / run_id
+    try:
+        folder.mkdir(parents=True, exist_ok=False)
+    except OSError as exc:
+        raise StorageError(f"{out}: cannot create the run folder ({exc.strerror or exc}); pass a writable --out") \
+            from None
+    return folder
 
 
 def resume(folder: str | Path, *, echo: Echo | None = None, **overrides: Any) -> RunResult:
     """Continue a stopped run from its folder; finished trials are kept, interrupted ones marked FAIL."""
     folder = Path(folder)
     settings = RunSettings.load(folder)
+    check_study(folder, settings)
     settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    check_run_options(budget=settings.budget, batch_size=settings.batch_size, seed=settings.seed,
+                      max_failures=settings.max_failures, time_budget_s=settings.time_budget_s,
+                      trial_timeout_s=settings.trial_timeout_s, limits=settings.limits)
     settings.save(folder)
     experiment = prepare(settings.card, backend=settings.backend, model=settings.model, seed=settings.seed,
                          constraints=_constraints(settings.budget, settings.time_budget_s),
                          options={"llm": settings.llm, "llm_cache": settings.llm_cache})
-    return Loop(experiment, settings, folder, echo).run()
+    return _until_interrupted(Loop(experiment, settings, folder, echo))
+
+
+def _until_interrupted(loop: Loop) -> RunResult:
+    """Run the loop; Ctrl-C becomes one line saying that finished trials are kept and how to continue."""
+    try:
+        return loop.run()
+    except KeyboardInterrupt:
+        raise RunInterrupted(f"interrupted: finished trials are kept in {loop.folder}; continue with "
+                             f"'automl-gpt run --resume {loop.folder}'") from None
 
 
 def work(storage: str, study_name: str, *, out: str | Path = "runs", echo: Echo | None = None) -> RunResult:
@@ -162,13 +186,14 @@ class Loop:
             if interrupted:
                 self.echo(f"resuming: {interrupted} interrupted trial(s) marked FAIL and queued again")
         self.context.history = self.store.history()
-        self._done_at_start = len(self.context.history)
+        self._done_at_start = self._slots_done()
         if self.settings.experience and self.settings.planner in EXPERIENCE_PLANNERS:
             self.context.experience = load_experience(self.experiment, self.echo)
         planner = self.manager.planner(self.settings.planner, self.context)
         told = {t.number for t in self.context.history}
         started = time.monotonic()
         failures_in_a_row = 0
+        stopped_on_failures = False
         while not self._out_of_time(started):
             taken = self._next_trial(planner, told)
             if taken is None:
@@ -185,6 +210,7 @@ class Loop:
             if failures_in_a_row >= self.settings.max_failures:
                 self.echo(f"stopping: {failures_in_a_row} trials failed in a row (--max-failures); "
                           f"last error: {past.result.error}")
+                stopped_on_failures = True
                 break
         self._save_stats(planner, time.monotonic() - started)
         self.context.history = self.store.history()
@@ -201,6 +227,7 @@ class Loop:
             model_path=best.get("model_path"),
             trials=self.context.history,
             summary=summary,
+            stopped_on_failures=stopped_on_failures,
         )
 
     def _next_trial(self, planner: Planner, told: set[int]) -> tuple[Any, Candidate] | None:
@@ -287,8 +314,8 @@ class Loop:
 
         request = TrainingRequest(
             config=dict(candidate.config), data_card=self.experiment.data_card, model_card=self.experiment.model_card,
-            workdir=workdir, seed=self.settings.seed + trial.number, report=report, time_limit_s=timeout,
-            limits=dict(self.settings.limits),
+            workdir=workdir, seed=(self.settings.seed + trial.number) % (SEED_MAX + 1), report=report,
+            time_limit_s=timeout, limits=dict(self.settings.limits),
         )
         try:
             result = self.manager.hook.run_training(backend=self.experiment.backend, request=request)
@@ -306,8 +333,13 @@ class Loop:
         limit = self.settings.time_budget_s
         return limit is not None and time.monotonic() - started >= limit
 
+    def _slots_done(self) -> int:
+        """Finished trials that count against the budget (a trial interrupted and queued again counts once)."""
+        retried = self.store.retried()
+        return sum(t.number not in retried for t in self.context.history)
+
     def _progress(self, past: PastTrial, started: float) -> None:
-        done = len(self.context.history)
+        done = self._slots_done()
         total = self.settings.budget
         metric = self.objective.metric
         result = past.result
@@ -324,7 +356,7 @@ class Loop:
         if best is not None:
             text += f" | best {best.result.value(self.objective):.4g} (#{best.number})"
         elapsed = time.monotonic() - started
-        eta = elapsed / max(1, done - self._done_at_start) * (total - done)
+        eta = elapsed / max(1, done - self._done_at_start) * max(0, total - done)
         text += f" | {_clock(elapsed)} elapsed, ETA {_clock(eta)}"
         self.echo(text)
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from automl_gpt.errors import DamagedFileError
+from automl_gpt.files import write_text_atomic
 from automl_gpt.planning import PastTrial
 from automl_gpt.run_store import trial_source
 from automl_gpt.surrogate import normalised_curve
@@ -34,9 +36,25 @@ def write_report(folder: Path, store: RunStore, experiment: Experiment, settings
     summary = summarise(history, experiment.context.objective, settings, dict(store.study.user_attrs), sources,
                         store.retried(trials))
     summary["dataset"] = experiment.data_card.name
-    (folder / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str))
-    (folder / REPORT_FILE).write_text(render_html(summary, history, experiment.context.objective, sources))
+    kept = recorded_trials(folder)
+    if kept is not None and kept > summary["trials"]["total"]:
+        raise DamagedFileError(
+            store.url.removeprefix("sqlite:///"),
+            f"it holds {summary['trials']['total']} finished trial(s) but {folder / SUMMARY_FILE} records {kept}",
+            "restore the study from a backup; the summary and report were not overwritten",
+        )
+    write_text_atomic(folder / SUMMARY_FILE, json.dumps(summary, indent=2, default=str))
+    write_text_atomic(folder / REPORT_FILE, render_html(summary, history, experiment.context.objective, sources))
     return summary
+
+
+def recorded_trials(folder: Path) -> int | None:
+    """The trial count of the run's current ``summary.json``; None when there is none or it cannot be read."""
+    try:
+        total = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))["trials"]["total"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
+    return total if isinstance(total, int) else None
 
 
 def summarise(history: list[PastTrial], objective: Objective, settings: RunSettings, study_attrs: dict[str, Any],

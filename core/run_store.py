@@ -26,7 +26,9 @@ import json
 import logging
 import math
 import os
+import re
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -36,7 +38,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automl_gpt.errors import UsageError
+from automl_gpt.errors import DamagedFileError, StorageError, UsageError
+from automl_gpt.files import write_text_atomic
 from automl_gpt.planning import Candidate, PastTrial, Prediction
 from automl_gpt.search_space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from automl_gpt.training import Direction, TrainingLog, TrialResult, TrialState
@@ -50,6 +53,7 @@ CANDIDATE_ATTR = "candidate"
 WORKER_ATTR = "worker"
 RESULT_ATTR = "result"
 MAX_RETRIES = 1
+MAX_SLUG = 60
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -81,10 +85,19 @@ class RunSettings:
 
     @classmethod
     def load(cls, folder: Path) -> RunSettings:
+        """The settings in ``folder/run.json``; a missing or damaged file is one clear error."""
         path = folder / SETTINGS_FILE
         if not path.exists():
             raise UsageError(f"{folder}: not a run folder (no {SETTINGS_FILE}); pass a folder made by 'automl-gpt run'")
-        return cls.from_dict(json.loads(path.read_text()))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            settings = cls.from_dict(data)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, AttributeError) as exc:
+            raise DamagedFileError(path, f"{type(exc).__name__}: {exc}",
+                                   "restore it from a backup, or start a new run") from None
+        if not settings.run_id or not settings.backend:
+            raise DamagedFileError(path, "it lacks run_id or backend", "restore it from a backup, or start a new run")
+        return settings
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSettings:
@@ -92,16 +105,29 @@ class RunSettings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def save(self, folder: Path) -> None:
-        (folder / SETTINGS_FILE).write_text(json.dumps(asdict(self), indent=2))
+        write_text_atomic(folder / SETTINGS_FILE, json.dumps(asdict(self), indent=2))
+
 
     def storage_url(self, folder: Path) -> str:
         return self.storage or f"sqlite:///{(folder / 'study.db').resolve()}"
 
 
 def new_run_id(card_name: str) -> str:
-    """A sortable, unique run id: ``<card>-<yyyymmdd-hhmmss>-<4 hex>``."""
+    """A sortable, unique run id: ``<slug of the card name>-<yyyymmdd-hhmmss>-<4 hex>``.
+
+    The id names the run's folder, so it is one safe path component whatever the card's name holds.
+    """
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    return f"{card_name}-{stamp}-{uuid.uuid4().hex[:4]}"
+    return f"{slug(card_name)}-{stamp}-{uuid.uuid4().hex[:4]}"
+
+
+def slug(name: str, max_length: int = MAX_SLUG) -> str:
+    """``name`` as a safe folder-name part: letters, digits, ``_``, ``.`` and ``-`` only (every other run of
+    characters, ``/`` and newlines included, becomes one ``_``), no leading dot or dash, at most ``max_length``
+    characters; ``run`` when nothing is left."""
+    text = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    text = text[:max_length].strip("._-")
+    return text or "run"
 
 
 def open_storage(url: str, heartbeat_s: int | None = 10) -> Any:
@@ -196,6 +222,51 @@ def load_settings_from_study(storage_url: str, study_name: str) -> RunSettings:
     return RunSettings.from_dict(data)
 
 
+STUDY_FILE = "study.db"
+RESTORE_STUDY = "restore study.db from a backup; nothing in the run folder was changed"
+
+
+def check_study(folder: Path, settings: RunSettings) -> None:
+    """Refuse to continue or re-report a run whose SQLite study in ``folder`` is missing, empty or damaged while
+    the folder holds its results (a fresh study would overwrite them with an empty run)."""
+    if settings.storage is not None:
+        return
+    path = folder / STUDY_FILE
+    results = (folder / "summary.json").exists() or any((folder / "trials").glob("*"))
+    if not path.exists() or path.stat().st_size == 0:
+        if results:
+            state = "missing" if not path.exists() else "empty"
+            raise DamagedFileError(path, f"{state}, but the folder holds the run's results", RESTORE_STUDY)
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            names = {row[0] for row in connection.execute("SELECT study_name FROM studies")}
+            connection.execute("SELECT COUNT(*) FROM trials").fetchone()
+    except sqlite3.Error as exc:
+        raise DamagedFileError(path, f"not a readable study: {exc}", RESTORE_STUDY) from None
+    if settings.study_name not in names and results:
+        raise DamagedFileError(path, f"it holds no study '{settings.study_name}'", RESTORE_STUDY)
+
+
+@contextlib.contextmanager
+def _readable_storage(url: str) -> Iterator[None]:
+    """Turn a storage that cannot be opened (a damaged file, a server that refuses) into one clear error."""
+    import sqlalchemy.exc
+
+    try:
+        yield
+    except sqlalchemy.exc.DatabaseError as exc:
+        problem = " ".join(str(exc.orig).split()) if exc.orig is not None else type(exc).__name__
+        if url.startswith("sqlite:///") and ("not a database" in problem or "malformed" in problem):
+            raise DamagedFileError(url.removeprefix("sqlite:///"), problem, RESTORE_STUDY) from None
+        raise StorageError(f"cannot open the study storage {_without_password(url)}: {problem} "
+                           "(check the --storage URL, the server, and that the place is writable)") from None
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
 class RunStore:
     """Opens the run's study and converts between Optuna trials and automl-gpt's trial records."""
 
@@ -206,19 +277,20 @@ class RunStore:
         self.settings = settings
         self.space = space
         self.url = settings.storage_url(folder)
-        self.storage = open_storage(self.url, settings.heartbeat_s)
         pruner: optuna.pruners.BasePruner = (
             optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10) if settings.prune
             else optuna.pruners.NopPruner()
         )
-        self.study = optuna.create_study(
-            storage=self.storage,
-            study_name=settings.study_name,
-            direction=direction,
-            load_if_exists=True,
-            sampler=optuna.samplers.RandomSampler(seed=settings.seed),
-            pruner=pruner,
-        )
+        with _readable_storage(self.url):
+            self.storage = open_storage(self.url, settings.heartbeat_s)
+            self.study = optuna.create_study(
+                storage=self.storage,
+                study_name=settings.study_name,
+                direction=direction,
+                load_if_exists=True,
+                sampler=optuna.samplers.RandomSampler(seed=settings.seed),
+                pruner=pruner,
+            )
         if SETTINGS_ATTR not in self.study.user_attrs:
             self.study.set_user_attr(SETTINGS_ATTR, asdict(settings))
         self._lock_engine: Any = None

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 from automl_gpt import __version__
-from automl_gpt.errors import AutomlGptError
+from automl_gpt.errors import AutomlGptError, RunInterrupted
 
 # command name -> "module:attribute" of its click command, imported on use.
 COMMANDS = {
@@ -76,11 +76,17 @@ def main(argv: list[str] | None = None) -> Any:
     except AutomlGptError as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(str(exc) if isinstance(exc, RunInterrupted) else f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:  # a place that cannot be read or written (permissions, read-only file system, full disk)
+        if debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {where}{exc.strerror or exc} (check the path, its permissions and free space)", err=True)
+        sys.exit(1)
     if isinstance(result, int) and result:
         sys.exit(result)
     return result

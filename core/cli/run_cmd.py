@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from automl_gpt.errors import UsageError
+from automl_gpt.run_options import check_count, check_seed
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
 
@@ -75,16 +76,30 @@ def _logging() -> None:
 @click.option("--study", "study_name", default=None, help="Study name in the storage.")
 @click.option("--resume", "resume_folder", type=click.Path(path_type=Path), default=None,
               help="Continue a stopped run from its folder.")
-def run(card: Path | None, budget: int, time_budget: str | None, planner: str, llm_spec: str, backend: str | None,
-        model: str | None, seed: int, out: Path, batch_size: int, max_failures: int, trial_timeout: str | None,
-        limit_items: tuple[str, ...], no_prune: bool, no_cache: bool, no_experience: bool, storage: str | None,
-        study_name: str | None, resume_folder: Path | None) -> None:
-    """Plan, predict, train for real and report, on the data card CARD."""
+@click.pass_context
+def run(ctx: click.Context, card: Path | None, budget: int, time_budget: str | None, planner: str, llm_spec: str,
+        backend: str | None, model: str | None, seed: int, out: Path, batch_size: int, max_failures: int,
+        trial_timeout: str | None, limit_items: tuple[str, ...], no_prune: bool, no_cache: bool, no_experience: bool,
+        storage: str | None, study_name: str | None, resume_folder: Path | None) -> int:
+    """Plan, predict, train for real and report, on the data card CARD.
+
+    Exit code 0 when a trial completed, 3 when none did or the run stopped on failures (see the README).
+    """
     from automl_gpt import loop
 
     _logging()
     if resume_folder is not None:
-        result = loop.resume(resume_folder)
+        given = _given(ctx)
+        if card is not None:
+            raise UsageError(f"pass either CARD or --resume, not both (the resumed run keeps its card; drop {card})")
+        ignored = sorted(option for name, option in given.items() if name not in RESUME_OPTIONS | {"card"})
+        if ignored:
+            click.echo(f"--resume keeps the run's own settings; ignored: {', '.join(ignored)}", err=True)
+        result = loop.resume(
+            resume_folder, budget=budget if "budget" in given else None,
+            max_failures=max_failures if "max_failures" in given else None,
+            time_budget_s=parse_duration(time_budget), trial_timeout_s=parse_duration(trial_timeout),
+        )
     else:
         if card is None:
             raise UsageError("missing CARD: pass a data card file, or --resume RUN_FOLDER")
@@ -105,6 +120,29 @@ def run(card: Path | None, budget: int, time_budget: str | None, planner: str, l
         click.echo(f"best: trial #{best['trial']} valid {metric} {best['value']:.4g}" + (f"; {extra}" if extra else ""))
         click.echo(f"config: {json.dumps(best['config'])}")
     click.echo(f"report: {result.folder / 'report.html'}")
+    return _exit_code(result)
+
+
+RESUME_OPTIONS = {"resume_folder", "budget", "max_failures", "time_budget", "trial_timeout"}
+NO_RESULT = 3
+
+
+def _given(ctx: click.Context) -> dict[str, str]:
+    """The parameters the user typed (not left at their defaults): name -> option as typed (``--llm``)."""
+    return {param.name: param.opts[0] for param in ctx.command.params
+            if param.name and ctx.get_parameter_source(param.name) not in (None, click.core.ParameterSource.DEFAULT)}
+
+
+def _exit_code(result: Any) -> int:
+    """0 when the run has a best trial and did not stop on failures; else one line on stderr and exit code 3."""
+    if result.summary.get("best") is None:
+        click.echo(f"no trial completed (exit code {NO_RESULT}); the errors are in {result.folder / 'report.html'}",
+                   err=True)
+        return NO_RESULT
+    if result.stopped_on_failures:
+        click.echo(f"the run stopped on failures (exit code {NO_RESULT}); its best trial so far is kept", err=True)
+        return NO_RESULT
+    return 0
 
 
 @click.command()
@@ -140,6 +178,8 @@ def plan(card: Path, dry_run: bool, n_plans: int, llm_spec: str, backend: str | 
     from automl_gpt.plugins import get_plugin_manager
 
     _logging()
+    check_count("--n", n_plans, 3)
+    check_seed(seed)
     experiment = prepare(card, backend=backend, model=model, seed=seed, options={"llm": llm_spec,
                                                                                   "llm_cache": not no_cache})
     if not no_experience:

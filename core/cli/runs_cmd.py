@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import click
-from automl_gpt.errors import UsageError
+from automl_gpt.errors import DamagedFileError, UsageError
 from automl_gpt.run_store import SETTINGS_FILE, RunSettings
 
 RUNS_OPTION = click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
@@ -19,7 +20,9 @@ def find_run(name: str | Path, out: Path) -> Path:
     path = Path(name)
     if (path / SETTINGS_FILE).exists():
         return path
-    matches = sorted(p for p in out.glob(f"{name}*") if (p / SETTINGS_FILE).exists()) if out.exists() else []
+    prefix = str(name)
+    matches = sorted(p for p in out.iterdir() if p.name.startswith(prefix) and (p / SETTINGS_FILE).exists()) \
+        if out.is_dir() and prefix and "/" not in prefix else []
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -35,17 +38,21 @@ def runs() -> None:
 @runs.command("list")
 @RUNS_OPTION
 def list_runs(out: Path) -> None:
-    """One line per run: id, planner, trials, best validation value."""
-    folders = sorted(p.parent for p in out.glob(f"*/{SETTINGS_FILE}")) if out.exists() else []
+    """One line per run: id, planner, trials, best validation value (or what is damaged)."""
+    folders = sorted(p.parent for p in out.glob(f"*/{SETTINGS_FILE}")) if out.is_dir() else []
     if not folders:
         click.echo(f"no runs in {out}")
         return
     for folder in folders:
-        settings = RunSettings.load(folder)
-        summary = _summary(folder)
+        try:
+            settings = RunSettings.load(folder)
+            summary = _summary(folder)
+        except DamagedFileError as exc:
+            click.echo(f"{folder.name}  damaged: {exc}")
+            continue
         best = (summary or {}).get("best") or {}
         trials = (summary or {}).get("trials", {}).get("total", "?")
-        value = f"{best['value']:.4g}" if best.get("value") is not None else "-"
+        value = f"{best['value']:.4g}" if isinstance(best.get("value"), (int, float)) else "-"
         click.echo(f"{settings.run_id}  planner={settings.planner}  trials={trials}/{settings.budget}  best={value}")
 
 
@@ -56,8 +63,7 @@ def show_run(run_name: str, out: Path) -> None:
     """The run's summary.json (or its settings when it has not finished)."""
     folder = find_run(run_name, out)
     summary = _summary(folder)
-    click.echo(json.dumps(summary if summary is not None else json.loads((folder / SETTINGS_FILE).read_text()),
-                          indent=2))
+    click.echo(json.dumps(summary if summary is not None else asdict(RunSettings.load(folder)), indent=2))
 
 
 @click.command()
@@ -67,10 +73,11 @@ def report(run_name: str, out: Path) -> None:
     """(Re)write report.html and summary.json of a run from its study."""
     from automl_gpt.loop import prepare
     from automl_gpt.report import write_report
-    from automl_gpt.run_store import RunStore
+    from automl_gpt.run_store import RunStore, check_study
 
     folder = find_run(run_name, out)
     settings = RunSettings.load(folder)
+    check_study(folder, settings)
     experiment = prepare(settings.card, backend=settings.backend, model=settings.model, seed=settings.seed)
     store = RunStore(folder, settings, experiment.context.space, experiment.context.objective.direction)
     write_report(folder, store, experiment, settings)
@@ -79,5 +86,15 @@ def report(run_name: str, out: Path) -> None:
 
 
 def _summary(folder: Path) -> dict[str, Any] | None:
+    """The run's summary.json; None before the run has one; DamagedFileError when it cannot be read."""
     path = folder / "summary.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DamagedFileError(path, f"{type(exc).__name__}: {exc}",
+                               f"rewrite it with 'automl-gpt report {folder}'") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("trials"), dict):
+        raise DamagedFileError(path, "not a run summary", f"rewrite it with 'automl-gpt report {folder}'")
+    return summary

@@ -255,6 +255,17 @@ def test_errors_never_show_a_key() -> None:
         llm.generate("hi")
 
 
+def test_an_answer_that_echoes_a_key_is_stored_and_returned_scrubbed(tmp_path: Any) -> None:
+    keys.set_key("openai", "sk-stored-secret-123")
+    cache = LLMCache(tmp_path / "cache.sqlite")
+    llm, _ = client({**GOOD, "comment": "my key is sk-stored-secret-123"}, cache=cache)
+    answer = llm.generate_json("plan", {**SCHEMA, "additionalProperties": True})
+    assert "sk-stored-secret-123" not in answer.text and "[REDACTED]" in answer.text
+    assert answer.data["comment"] == "my key is [REDACTED]"
+    stored = cache._conn.execute("SELECT text || data FROM responses").fetchall()
+    assert stored and all("sk-stored-secret-123" not in row[0] for row in stored)
+
+
 def test_cancellation() -> None:
     llm, model = client(GOOD)
     llm.cancel()
