@@ -1,11 +1,13 @@
-"""``automl-gpt plugins list|check``: what is installed, what it provides, and what is broken."""
+"""``automl-gpt plugins list|check|new``: what is installed, what it provides, what is broken; a new plugin."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import click
+from automl_gpt.plugin_scaffold import KINDS, write_plugin
 from automl_gpt.plugins import PluginRecord, get_plugin_manager
 
 LABELS = {"backends": "backend", "llm_providers": "llm", "planners": "planner"}  # provides key -> table label
@@ -13,7 +15,7 @@ LABELS = {"backends": "backend", "llm_providers": "llm", "planners": "planner"} 
 
 @click.group()
 def plugins() -> None:
-    """Inspect installed plugins."""
+    """Inspect installed plugins, or start a new one."""
 
 
 @plugins.command("list")
@@ -55,6 +57,20 @@ def check_plugins() -> None:
     counts = Counter(r.status for r in listed)
     detail = ", ".join(f"{counts[s]} {s}" for s in ("loaded", "unavailable", "blocked") if counts[s])
     click.echo(f"ok: {len(listed)} plugins without errors" + (f" ({detail})" if detail else ""))
+
+
+@plugins.command("new")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(KINDS), required=True,
+              help="What the plugin provides.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
+              help="Folder to create the package in (as OUT/NAME).")
+def new_plugin(name: str, kind: str, out: Path) -> None:
+    """Write a ready plugin package NAME: pyproject with the entry point, hooks, a working example, its test."""
+    root, written = write_plugin(name, kind, out)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: cd {root} && pip install -e . && python -m pytest && automl-gpt plugins list")
 
 
 def _provides(record: PluginRecord) -> str:

@@ -13,7 +13,9 @@ Use in a plugin's tests::
         def data_card(self, tmp_path):
             return DataCard(...)   # a small dataset, trained in seconds
 
-The first-party backends and providers pass the same suites.
+The first-party backends and providers pass the same suites. ``PlannerConformance`` checks a planner plugin
+through its hooks. Suites in sub-modules are registered for pytest's assertion rewriting, so a failed check shows
+the values it compared, as in your own tests.
 """
 
 from __future__ import annotations
@@ -26,12 +28,16 @@ from typing import Any, ClassVar
 
 import jsonschema
 import pytest
+
+pytest.register_assert_rewrite("automl_gpt.testing.planners")  # before it is imported
+
 from automl_gpt.cards import DataCard, ModelCard
 from automl_gpt.llm import GenerationSettings, LLMModel, LLMProvider
 from automl_gpt.plugins import PluginManager, set_plugin_manager
+from automl_gpt.testing.planners import PlannerConformance
 from automl_gpt.training import Backend, LogRecord, TrainingRequest, TrialResult, TrialState
 
-__all__ = ["BackendConformance", "ProviderConformance", "plugins_loaded"]
+__all__ = ["BackendConformance", "PlannerConformance", "ProviderConformance", "plugins_loaded", "train"]
 
 
 @contextmanager
