@@ -13,9 +13,11 @@ import csv
 import difflib
 import gzip
 import io
+import logging
 import lzma
 import os
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +29,14 @@ from automl_gpt.errors import DataError, UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
+logger = logging.getLogger("automl_gpt.card_draft")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 TABULAR_TASKS = ("binary", "multiclass", "regression")
 MISSING_MARKERS = ("?",)
 MAX_CLASSES = 20
 SNIFF_BYTES = 64 * 1024
 _OPENERS: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_MISSING_WORDS = frozenset({"", "?", "na", "n/a", "nan", "null", "none", "-"})
 _BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "t", "f"})
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?")
 
@@ -63,7 +67,7 @@ def draft_data_card(
             f"--task {task}: cards init drafts tabular cards ({', '.join(TABULAR_TASKS)}) from "
             "CSV/Parquet; write other cards by hand (see docs/cards.md)"
         )
-    frame, options = read_table(path)
+    frame, options = read_table(path, target=target)
     column = _target(frame, target, path)
     task = infer_task(frame[column], path, column, task)
     card: dict[str, Any] = {
@@ -91,11 +95,13 @@ def draft_data_card(
     return card_from_mapping(DataCard, card)
 
 
-def read_table(path: Path, options: dict[str, Any] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def read_table(
+    path: Path, options: dict[str, Any] | None = None, *, target: str | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a CSV or Parquet file; returns the frame and the read options that reproduce it.
 
     With ``options`` the file is read with them (a test file read like its training file); else the layout is
-    sniffed.
+    sniffed (a first row that holds ``target`` is the header).
     """
     import pandas as pd
 
@@ -111,7 +117,7 @@ def read_table(path: Path, options: dict[str, Any] | None = None) -> tuple[pd.Da
             "drafted by the backend plugin of its task (install it: pip install 'automl-gpt[vision]')"
         )
     if options is None:
-        layout = sniff_csv(path)
+        layout = sniff_csv(path, target)
         options = dict(layout.options)
     try:
         frame: pd.DataFrame = pd.read_csv(
@@ -146,8 +152,12 @@ def check_data_file(path: Path) -> None:
         raise DataError(f"{path}: not a file (pass a CSV or Parquet file)")
 
 
-def sniff_csv(path: Path) -> CsvLayout:
-    """Guess the separator, header and spacing of a (possibly compressed) CSV file from its first bytes."""
+def sniff_csv(path: Path, target: str | None = None) -> CsvLayout:
+    """Guess the separator, header and spacing of a (possibly compressed) CSV file from its first bytes.
+
+    A first row that names ``target``, or has a name above a column of numbers, is a header, even when its other
+    names are numbers (``0,1,2,...,target``); warns about duplicated column names.
+    """
     sample = _head(path)
     lines = [line for line in sample.splitlines() if line.strip()][:50]
     if not lines:
@@ -161,7 +171,9 @@ def sniff_csv(path: Path) -> CsvLayout:
     layout = CsvLayout(sep=sep, n_fields=len(rows[0]))
     body = [cell for row in rows[1:] for cell in row[1:]]
     layout.skipinitialspace = bool(body) and sum(cell.startswith(" ") for cell in body) > len(body) / 2
-    layout.header = not _first_row_is_data(rows)
+    layout.header = _first_row_is_header(rows, target)
+    if layout.header:
+        _warn_duplicates(path, rows[0])
     if sep != ",":
         layout.options["sep"] = sep
     if not layout.header:
@@ -251,6 +263,46 @@ def class_balance(target: pd.Series, labels: list[Any]) -> dict[str, float]:
     return {str(label): round(int(counts.get(label, 0)) / total, 4) for label in labels}
 
 
+def draft_notes(card: DataCard) -> list[str]:
+    """Why a drafted tabular card says what it says (the task guessed from the target, too little data), one
+    sentence each, for the comment above the card; empty for a card without a target column."""
+    target = card.target
+    info = (card.columns or {}).get(target or "")
+    if not target or info is None:
+        return []
+    values = info.unique
+    if card.task == "regression":
+        notes = [f"task regression: target '{target}' is numeric with {values} distinct values "
+                 "(for classes write task: multiclass)."]
+    elif card.task == "binary":
+        notes = [f"task binary: target '{target}' has 2 distinct values."]
+    elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in card.label_space or []):
+        notes = [f"task multiclass: target '{target}' holds {values} distinct whole numbers; if they are amounts "
+                 "on a scale rather than classes, write task: regression and delete label_space and class_balance."]
+    else:
+        notes = [f"task {card.task}: target '{target}' has {values} distinct labels."]
+    counts = {label: round(share * card.n_rows) for label, share in (card.class_balance or {}).items()}
+    warning = small_data_warning(card.n_rows or 0, counts if card.task != "regression" else None)
+    return notes + ([f"warning: {warning}."] if warning else [])
+
+
+MIN_ROWS = 30  # below this a validation split (20 %) holds a handful of rows
+MIN_ROWS_PER_CLASS = 10  # about 2 rows of the class in a 20 % validation split
+
+
+def small_data_warning(n_rows: int, class_counts: dict[str, int] | None = None) -> str | None:
+    """A sentence when a table is too small to validate a model on (None when it is large enough):
+    fewer than ``MIN_ROWS`` rows, or a class with fewer than ``MIN_ROWS_PER_CLASS``."""
+    if n_rows < MIN_ROWS:
+        return f"only {n_rows} rows: too few to validate a model on, so validation scores will be noise (add rows)"
+    rare = {label: count for label, count in (class_counts or {}).items() if count < MIN_ROWS_PER_CLASS}
+    if rare:
+        label, count = min(rare.items(), key=lambda item: item[1])
+        return (f"class '{label}' has only {count} rows: too few to validate on, so scores on it will be noise "
+                "(add rows, or merge rare classes)")
+    return None
+
+
 def relocate(card: DataCard, folder: str | Path) -> DataCard:
     """The card with its relative file paths (relative to the working folder) rewritten relative to ``folder``.
 
@@ -321,15 +373,30 @@ def _test_options(
     return extra
 
 
-def _first_row_is_data(rows: list[list[str]]) -> bool:
-    """A first row is data, not a header, when one of its cells is a number in a column of numbers."""
-    if len(rows) < 2:
-        return False
-    for index, cell in enumerate(rows[0]):
+def _first_row_is_header(rows: list[list[str]], target: str | None = None) -> bool:
+    """Is the first row a header? Yes when it holds the target's name, or a name (not a number, not a missing
+    marker) above a column of numbers; else no when one of its numbers heads a column of numbers; else yes."""
+    first = [cell.strip() for cell in rows[0]]
+    if len(rows) < 2 or (target is not None and target.strip() in first):
+        return True
+    numeric_below = []
+    for index, cell in enumerate(first):
         column = [row[index] for row in rows[1:] if index < len(row)]
-        if _is_number(cell) and column and all(_is_number(value) for value in column):
+        numbers = bool(column) and all(_is_number(value) or value.strip().lower() in _MISSING_WORDS
+                                       for value in column)
+        if numbers and cell.lower() not in _MISSING_WORDS and not _is_number(cell):
             return True
-    return False
+        numeric_below.append(numbers and _is_number(cell))
+    return not any(numeric_below)
+
+
+def _warn_duplicates(path: Path, names: list[str]) -> None:
+    counts = Counter(name.strip() for name in names)
+    duplicated = [name for name, count in counts.items() if count > 1]
+    if duplicated:
+        shown = ", ".join(repr(name) for name in duplicated[:5])
+        logger.warning("warning: %s: column name(s) %s appear more than once; the repeats are read as '%s.1', ... "
+                       "(give each column its own name in the file)", path, shown, duplicated[0])
 
 
 def _is_number(text: str) -> bool:

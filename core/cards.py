@@ -151,7 +151,7 @@ def read_card_file(path: str | Path) -> tuple[dict[str, Any], Path]:
             raise CardError(path, f"not valid JSON: {exc.msg}", line=exc.lineno, fix="fix the JSON syntax") from None
     else:
         try:
-            data = yaml.safe_load(text)
+            data = safe_yaml(text, path)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 + line_offset if mark is not None else None
@@ -160,6 +160,40 @@ def read_card_file(path: str | Path) -> tuple[dict[str, Any], Path]:
     if not isinstance(data, dict):
         raise CardError(path, "a card must be a mapping of fields", fix="write 'field: value' lines")
     return data, path
+
+
+MAX_YAML_VALUES = 100_000  # a card is a few hundred values; aliases that expand past this are a bomb
+
+
+def safe_yaml(text: str, path: Path) -> Any:
+    """``yaml.safe_load`` that refuses a document whose aliases expand to more than ``MAX_YAML_VALUES`` values
+    (a "billion laughs" card would exhaust memory when shown or dumped)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_YAML_VALUES:
+            raise CardError(path, f"YAML aliases expand to more than {MAX_YAML_VALUES:,} values",
+                            fix="write the values out instead of repeating aliases")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: Any, sizes: dict[int, int]) -> int:
+    """How many nodes ``node`` stands for once every alias is expanded (memoised per node: aliases share one)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # a recursive alias counts once instead of looping
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_expanded_size(key, sizes) + _expanded_size(value, sizes) for key, value in node.value)
+    sizes[id(node)] = total
+    return total
 
 
 def load_data_card(path: str | Path) -> DataCard:

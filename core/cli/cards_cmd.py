@@ -40,8 +40,10 @@ def init(
     force: bool,
 ) -> None:
     """Draft a data card from the data file DATA (CSV/Parquet, or what a plugin drafts) and print it as YAML."""
-    from automl_gpt.card_draft import looks_like_coco, relocate
+    from automl_gpt.card_draft import draft_notes, looks_like_coco, relocate
 
+    if out is not None and out.is_dir():
+        raise UsageError(f"{out}: is a folder (pass a file name for the card, e.g. --out {out / 'card.yaml'})")
     if out is not None and out.exists() and not force:
         raise UsageError(f"{out}: already exists (pass --force to overwrite, or another --out)")
     card = get_plugin_manager().hook.draft_card(
@@ -56,7 +58,7 @@ def init(
         raise UsageError(f"{data}: no plugin drafts cards for this kind of file (pass a CSV or Parquet table)")
     if out is not None:
         card = relocate(card, out.parent)
-    text = _draft_header(data) + _draft_yaml(card)
+    text = _draft_header(data, draft_notes(card)) + _draft_yaml(card)
     if out is None:
         click.echo(text, nl=False)
         return
@@ -174,8 +176,10 @@ def _draft_yaml(card: DataCard) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
 
 
-def _draft_header(data: Path) -> str:
-    return (
-        f"# Data card drafted by 'automl-gpt cards init' from {data.name}.\n"
-        "# Check task, target and label_space, and write a description: it goes into the LLM's prompt.\n"
-    )
+def _draft_header(data: Path, notes: list[str]) -> str:
+    lines = [
+        f"Data card drafted by 'automl-gpt cards init' from {data.name}.",
+        "Check task, target and label_space, and write a description: it goes into the LLM's prompt.",
+        *notes,
+    ]
+    return "".join("# " + " ".join(line.split()) + "\n" for line in lines)  # a newline in a name stays a comment

@@ -24,6 +24,8 @@ file or card field and says how to fix it.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +33,17 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from automl_gpt.card_draft import small_data_warning
 from automl_gpt.cards import DataCard
 from automl_gpt.errors import CardError, DataError
 
+logger = logging.getLogger("automl_gpt_backend_tabular.data")
 SplitName = Literal["train", "valid", "test"]
 READ_OPTIONS = ("sep", "header", "names", "na_values", "skipinitialspace", "skiprows", "test_skiprows", "label_suffix")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CLASSIFICATION = ("binary", "multiclass")
 _CACHE_SIZE = 4
+_WHOLE_NUMBER = re.compile(r"^[+-]?\d+\.0*$")  # "1.0", "2.00": a whole number written as a float
 _cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
 
 
@@ -129,7 +134,7 @@ def prepare_features(frame: pd.DataFrame, types: dict[str, str], path: Path | st
 def label_space(card: DataCard, train_labels: pd.Series) -> list[str]:
     """The class labels, as strings, in the card's order (or sorted as found in the training file)."""
     if card.label_space:
-        return [str(v).strip() for v in card.label_space]
+        return [label_text(v) for v in card.label_space]
     found = train_labels.dropna().unique().tolist()
     try:
         return [str(v) for v in sorted(found, key=float)]
@@ -203,6 +208,12 @@ def check_card(card: DataCard) -> None:
             )
     else:
         labels = None
+    counts = None
+    if labels:
+        counts = dict(zip(labels, np.bincount(train.target, minlength=len(labels)).tolist(), strict=True))
+    warning = small_data_warning(len(train.target), counts)
+    if warning:
+        logger.warning("warning: %s: %s", card.split_path("train"), warning)
     for split in ("valid", "test"):
         if getattr(card, split) is None:
             continue
@@ -217,9 +228,19 @@ def check_card(card: DataCard) -> None:
 def clean_labels(card: DataCard, raw: pd.Series) -> pd.Series:
     """Target labels as stripped strings, with the card's ``label_suffix`` removed."""
     suffix = card.read_options.get("label_suffix")
-    text = raw.astype(str).str.strip()
+    text = raw.map(label_text) if pd.api.types.is_numeric_dtype(raw) else raw.astype(str).str.strip()
     if suffix:
         text = text.str.removesuffix(str(suffix))
+    return text.map(label_text)
+
+
+def label_text(value: Any) -> str:
+    """A label as text, compared by value: a whole number reads the same written ``1``, ``1.0`` or ``1.00``."""
+    text = str(value).strip()
+    if (isinstance(value, (int, float, np.number)) and not isinstance(value, bool)) or _WHOLE_NUMBER.match(text):
+        number = float(text)
+        if number.is_integer():
+            return str(int(number))
     return text
 
 
@@ -282,8 +303,8 @@ def read_file(path: Path, split: str, options: dict[str, Any]) -> pd.DataFrame:
 
 def _booleans(column: pd.Series, name: str, path: Path | str) -> pd.Series:
     mapping = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0, "1": 1.0, "0": 0.0, "t": 1.0, "f": 0.0}
-    text = column.astype("object").map(lambda v: None if pd.isna(v) else str(v).strip().lower())
-    values = text.map(lambda v: np.nan if v is None else mapping.get(v, -1.0)).astype("float64")
+    text = column.astype("object").map(lambda v: None if pd.isna(v) else label_text(v).lower())
+    values = text.map(lambda v: mapping.get(v, -1.0) if isinstance(v, str) else np.nan).astype("float64")
     if (values == -1.0).any():
         example = column[values == -1.0].iloc[0]
         raise DataError(f"{path}: boolean column '{name}' holds {example!r} (use true/false, yes/no or 1/0)")

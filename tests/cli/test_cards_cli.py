@@ -88,6 +88,26 @@ def test_cards_init_bad_input(table: Path, tmp_path: Path, args: list[str], expe
     assert one_line_error(cli("cards", "init", *args, cwd=tmp_path)).startswith(expected)
 
 
+def test_cards_init_out_a_folder_is_one_error(table: Path, tmp_path: Path) -> None:
+    result = cli("cards", "init", table.name, "--target", "income", "--out", ".", "--force", cwd=tmp_path)
+    assert one_line_error(result) == "error: .: is a folder (pass a file name for the card, e.g. --out card.yaml)"
+
+
+def test_cards_init_explains_its_task_guess(tmp_path: Path) -> None:
+    rows = ["0,1,2,target"] + [f"{i % 7}.0,{(i * 3) % 11}.5,{i % 2}.0,{(i * 7) % 9 + 1}.0" for i in range(60)]
+    (tmp_path / "scores.csv").write_text("\n".join(rows) + "\n")
+    result = cli("cards", "init", "scores.csv", "--target", "target", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    comments = [line for line in result.stdout.splitlines() if line.startswith("#")]
+    assert comments[2] == (
+        "# task multiclass: target 'target' holds 9 distinct whole numbers; if they are amounts on a scale rather "
+        "than classes, write task: regression and delete label_space and class_balance."
+    )
+    card = yaml.safe_load(result.stdout)
+    assert list(card["columns"]) == ["0", "1", "2", "target"] and "read_options" not in card
+    assert card["columns"]["2"]["type"] == "boolean"
+
+
 def test_cards_init_coco_points_to_the_vision_plugin(tmp_path: Path) -> None:
     coco = tmp_path / "instances.json"
     coco.write_text('{"images": [], "annotations": [], "categories": []}')
@@ -114,6 +134,12 @@ def test_cards_show_model_card_yaml(tmp_path: Path) -> None:
         ("name: toy\ntask: binary\ntrain: t.csv\ncolour: red\n", "card.yaml:4: field 'colour': is not a known field"),
         ("name: toy\ntask: binary\ntrain: t.csv\nn_rows: lots\n", "card.yaml:4: field 'n_rows': Input should be"),
         ("name: toy\ntask: [binary\n", "card.yaml:3: not valid YAML"),
+        (
+            "name: toy\ntask: binary\ntrain: t.csv\nread_options:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"  {b}: &{b} [*{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}]\n"
+                      for a, b in zip("abcdefgh", "bcdefghi", strict=True)),
+            "card.yaml: YAML aliases expand to more than 100,000 values (write the values out",
+        ),
     ],
 )
 def test_cards_show_bad_cards_fail_with_one_line(tmp_path: Path, text: str, expected: str) -> None:
