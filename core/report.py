@@ -1,4 +1,5 @@
-"""The run report: ``summary.json`` (stable keys, for machines) and a self-contained ``report.html``.
+"""The run report: ``summary.json`` (stable keys, for machines) and a self-contained ``report.html`` (charts in
+:mod:`automl_gpt.report_charts`).
 
 Both are computed from the study alone, so a report of a run with many workers counts every worker's trials.
 """
@@ -17,7 +18,6 @@ from automl_gpt.errors import DamagedFileError
 from automl_gpt.files import write_text_atomic
 from automl_gpt.planning import PastTrial
 from automl_gpt.run_store import trial_source
-from automl_gpt.surrogate import normalised_curve
 from automl_gpt.training import Objective, TrialState
 
 if TYPE_CHECKING:
@@ -44,7 +44,8 @@ def write_report(folder: Path, store: RunStore, experiment: Experiment, settings
             "restore the study from a backup; the summary and report were not overwritten",
         )
     write_text_atomic(folder / SUMMARY_FILE, json.dumps(summary, indent=2, default=str))
-    write_text_atomic(folder / REPORT_FILE, render_html(summary, history, experiment.context.objective, sources))
+    write_text_atomic(folder / REPORT_FILE,
+                      render_html(summary, history, experiment.context.objective, sources, store.study))
     return summary
 
 
@@ -155,9 +156,12 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 # -- HTML ----------------------------------------------------------------------------------------------------
 
 def render_html(summary: dict[str, Any], history: list[PastTrial], objective: Objective,
-                sources: dict[int, str]) -> str:
-    """A self-contained HTML page (inline CSS and SVG, no scripts, no network)."""
+                sources: dict[int, str], study: Any) -> str:
+    """A self-contained HTML page: inline CSS, and charts drawn by plotly.js embedded inline (no network)."""
+    from automl_gpt.report_charts import chart_sections, plotly_script
+
     metric = objective.metric
+    charts = chart_sections(study, history, objective)
     parts = [
         f"<h1>automl-gpt run {_e(summary['run_id'])}</h1>",
         f"<p>Dataset <b>{_e(summary.get('dataset', ''))}</b>, backend {_e(summary['backend'])}, model "
@@ -167,10 +171,7 @@ def render_html(summary: dict[str, Any], history: list[PastTrial], objective: Ob
         _trials_line(summary),
         "<h2>Best configuration</h2>",
         _best_block(summary),
-        "<h2>Optimization history</h2>",
-        _history_svg(history, objective),
-        "<h2>Predicted vs real learning curves (top trials)</h2>",
-        _curves_svg(history, objective),
+        *(f"<h2>{_e(title)}</h2>{chart}" for title, chart in charts),
         "<h2>How good were the predictions?</h2>",
         _prediction_table(summary),
         "<h2>Leaderboard</h2>",
@@ -182,7 +183,7 @@ def render_html(summary: dict[str, Any], history: list[PastTrial], objective: Ob
              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;"
              "font-size:13px}th{background:#f3f3f3}code{font-size:12px}")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>automl-gpt {_e(summary['run_id'])}</title>"
-            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n")
+            f"<style>{style}</style>{plotly_script()}</head><body>{''.join(parts)}</body></html>\n")
 
 
 def _trials_line(summary: dict[str, Any]) -> str:
@@ -240,76 +241,6 @@ def _usage_block(summary: dict[str, Any]) -> str:
     times = "".join(f"<tr><td>{_e(k)}</td><td>{v:.1f}</td></tr>" for k, v in summary["time"].items())
     return (f"<table><tr><th>LLM / planner</th><th></th></tr>{items or '<tr><td>no LLM calls</td></tr>'}</table>"
             f"<p></p><table><tr><th>time</th><th>seconds</th></tr>{times}</table>")
-
-
-def _history_svg(history: list[PastTrial], objective: Objective) -> str:
-    points = [(t.number, t.result.value(objective)) for t in history
-              if t.result.state == TrialState.COMPLETE and t.result.value(objective) is not None]
-    if not points:
-        return "<p>No completed trial.</p>"
-    best_line, best = [], None
-    for number, value in points:
-        if best is None or objective.better(value, best):
-            best = value
-        best_line.append((number, best))
-    return _svg([("trials", points, "#888", True), ("best so far", best_line, "#c22", False)],
-                "trial", f"valid {objective.metric}")
-
-
-def _curves_svg(history: list[PastTrial], objective: Objective) -> str:
-    from automl_gpt.loop import best_trial
-
-    remaining = list(history)
-    top: list[PastTrial] = []
-    while remaining and len(top) < 3:
-        best = best_trial(remaining, objective)
-        if best is None:
-            break
-        top.append(best)
-        remaining.remove(best)
-    colours = ["#c22", "#26c", "#2a2"]
-    series = []
-    for trial, colour in zip(top, colours, strict=False):
-        series.append((f"#{trial.number} real", normalised_curve(trial.result.log, objective.metric), colour, False))
-        for prediction in trial.predictions:
-            curve = prediction.log.curve("valid", objective.metric)
-            if curve:
-                series.append((f"#{trial.number} {prediction.predictor}", curve, colour, True))
-    if not series:
-        return "<p>No curves.</p>"
-    return _svg(series, "% of training", f"valid {objective.metric}")
-
-
-def _svg(series: list[tuple[str, list[tuple[float, float]], str, bool]], xlabel: str, ylabel: str) -> str:
-    """A small line chart; ``dashed`` series are predictions (or raw points)."""
-    xs = [x for _, pts, _, _ in series for x, _ in pts]
-    ys = [y for _, pts, _, _ in series for _, y in pts if math.isfinite(y)]
-    if not xs or not ys:
-        return "<p>No data.</p>"
-    width, height, pad = 640, 280, 50
-    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
-    y0, y1 = min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1
-
-    def sx(x: float) -> float:
-        return pad + (x - x0) / (x1 - x0) * (width - 2 * pad)
-
-    def sy(y: float) -> float:
-        return height - pad + (y0 - y) / (y1 - y0) * (height - 2 * pad)
-
-    body = [f"<line x1='{pad}' y1='{height - pad}' x2='{width - pad}' y2='{height - pad}' stroke='#444'/>",
-            f"<line x1='{pad}' y1='{pad}' x2='{pad}' y2='{height - pad}' stroke='#444'/>",
-            f"<text x='{width / 2}' y='{height - 12}' font-size='12' text-anchor='middle'>{_e(xlabel)}</text>",
-            f"<text x='12' y='{pad - 12}' font-size='12'>{_e(ylabel)} ({_fmt(y0)} - {_fmt(y1)})</text>"]
-    for index, (label, points, colour, dashed) in enumerate(series):
-        finite = [(x, y) for x, y in points if math.isfinite(y)]
-        if not finite:
-            continue
-        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in finite)
-        dash = " stroke-dasharray='5,4'" if dashed else ""
-        body.append(f"<polyline fill='none' stroke='{colour}' stroke-width='1.6'{dash} points='{path}'/>")
-        body.append(f"<text x='{width - pad + 4}' y='{pad + 14 * index}' font-size='11' fill='{colour}'>"
-                    f"{_e(label)}</text>")
-    return f"<svg xmlns='http://www.w3.org/2000/svg' width='{width + 120}' height='{height}'>{''.join(body)}</svg>"
 
 
 def _fmt(value: Any) -> str:

@@ -60,7 +60,7 @@ def test_random_run_fills_budget_and_reports(card, tmp_path: Path) -> None:
     assert summary["best"]["metrics"]["test/loss"] == pytest.approx(result.best_value * 1.1)
     assert Path(summary["best"]["model_path"]).exists()
     html = (result.folder / "report.html").read_text()
-    assert "<svg" in html and "Leaderboard" in html and "Predicted vs real" in html
+    assert "plotly-graph-div" in html and "Leaderboard" in html and "Predicted vs real" in html
 
 
 def test_same_seed_same_trials(card, tmp_path: Path) -> None:
