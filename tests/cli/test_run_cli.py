@@ -4,15 +4,18 @@ honest exit codes, nothing written outside ``--out``, no finished result lost.""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .cli_support import SWITCHES, one_line_error
 from .cli_support import cli as run_cli
-from .cli_support import one_line_error
 
 
 def cli(*args: str | Path, **options: Any) -> subprocess.CompletedProcess[str]:
@@ -154,3 +157,24 @@ def test_unwritable_places_are_one_line(tmp_path: Path, args: list[str], env: di
     write_card(tmp_path)
     (tmp_path / "a_file").write_text("")
     assert one_line_error(cli(*args, cwd=tmp_path, env=env), code=1).startswith(expected)
+
+
+def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path: Path) -> None:
+    write_card(tmp_path)
+    environment = {k: v for k, v in os.environ.items() if k not in SWITCHES}
+    environment["AUTOML_GPT_LOAD_PLUGINS"] = "backend_tabular"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "automl_gpt", "run", "card.json", *RUN, "--budget", "500"], cwd=tmp_path,
+        env=environment, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.startswith("trial 2/500"):
+            process.send_signal(signal.SIGINT)
+            break
+    rest = process.stderr.read()
+    assert process.wait(timeout=60) == 130, rest
+    folder = Path("runs") / only_run(tmp_path).name
+    assert rest.strip().splitlines()[-1] == (f"interrupted: finished trials are kept in {folder}; continue with "
+                                             f"'automl-gpt run --resume {folder}'")
+    assert "Traceback" not in rest
