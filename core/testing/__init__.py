@@ -32,6 +32,7 @@ import pytest
 pytest.register_assert_rewrite("automl_gpt.testing.planners")  # before it is imported
 
 from automl_gpt.cards import DataCard, ModelCard
+from automl_gpt.errors import UsageError
 from automl_gpt.llm import GenerationSettings, LLMModel, LLMProvider
 from automl_gpt.plugins import PluginManager, set_plugin_manager
 from automl_gpt.testing.planners import PlannerConformance
@@ -88,9 +89,16 @@ def train(backend: Backend, data_card: DataCard, model_card: ModelCard, workdir:
 class BackendConformance:
     """What every backend must do. Subclass and provide ``backend`` and ``data_card`` fixtures.
 
-    Optional fixtures: ``limits`` (budget caps that keep training short in tests) and ``model_card`` (defaults to
-    the backend's first card that supports the data card's task).
+    Optional fixtures: ``limits`` (budget caps that keep training short in tests), ``model_card`` (defaults to
+    the backend's first card that supports the data card's task) and ``prediction_data`` (what a saved model
+    predicts; defaults to the card's test, else valid, else train file).
     """
+
+    @pytest.fixture
+    def prediction_data(self, data_card: DataCard) -> Path:
+        path = data_card.split_path("test") or data_card.split_path("valid") or data_card.split_path("train")
+        assert path is not None, "a data card names its train file"
+        return path
 
     @pytest.fixture
     def limits(self) -> dict[str, Any]:
@@ -179,6 +187,25 @@ class BackendConformance:
         assert result.error and "\n" not in result.error.strip(), (
             f"a FAIL result says why in one line; error was {result.error!r}"
         )
+
+    def test_saved_model_predicts_and_refuses_undecodable_input(
+            self, backend: Backend, data_card: DataCard, model_card: ModelCard, limits: dict[str, Any],
+            prediction_data: Path, tmp_path: Path) -> None:
+        result, _ = train(backend, data_card, model_card, tmp_path / "trial", limits=limits)
+        assert result.state == TrialState.COMPLETE, result.error
+        predictor = backend.load_model(Path(result.artifacts["model"]))
+        out = tmp_path / f"predictions{predictor.output_suffix}"
+        report = predictor.predict_file(prediction_data, out)
+        assert report.path == out and out.is_file() and out.stat().st_size > 0
+        assert report.count > 0, "the saved model predicts the data it was trained for"
+        garbage = tmp_path / "garbage.bin"
+        garbage.write_bytes(b"\x00\xff\xfe not data \x00\x9c" * 20)
+        with pytest.raises(UsageError):
+            predictor.predict_file(garbage, tmp_path / f"garbage{predictor.output_suffix}")
+
+    def test_load_model_refuses_a_path_without_a_model(self, backend: Backend, tmp_path: Path) -> None:
+        with pytest.raises(UsageError):
+            backend.load_model(tmp_path / "no-model-here")
 
 
 class ProviderConformance:

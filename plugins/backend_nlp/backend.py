@@ -5,6 +5,7 @@ This module stays light (no torch or transformers at import); :mod:`.trainer` do
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from automl_gpt.requirements import Requirements
@@ -12,6 +13,7 @@ from automl_gpt.training import Backend, Objective, TrainingRequest, TrialResult
 
 if TYPE_CHECKING:  # card schemas (pydantic) load on first use, so listing plugins stays fast
     from automl_gpt.cards import DataCard, ModelCard
+    from automl_gpt.prediction import Predictor
 
 BACKEND_NAME = "transformers-qa"
 REQUIREMENTS = Requirements(extra="nlp", modules=("torch", "transformers"))
@@ -44,3 +46,9 @@ class TransformersQABackend(Backend):
         from automl_gpt_backend_nlp.trainer import run_trial
 
         return run_trial(request)
+
+    def load_model(self, model_path: Path) -> Predictor:
+        """A trial's fine-tuned model folder; it answers SQuAD-format questions into ``{id: answer}`` JSON."""
+        from automl_gpt_backend_nlp.predictor import QAPredictor
+
+        return QAPredictor(Path(model_path))

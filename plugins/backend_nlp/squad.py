@@ -86,15 +86,25 @@ def load_examples(path: Path, split: SplitName = "train") -> list[QAExample]:
         raise DataError(f"{path}: file not found (check the {split} path in the data card)")
     if path.is_dir():
         return _from_rows(path, _dataset_rows(path, split))
+    return _from_squad_json(path, _read_json(path))
+
+
+def load_questions(path: Path) -> list[QAExample]:
+    """Questions to answer from a SQuAD JSON file: like :func:`load_examples`, but answers are optional."""
+    if not path.is_file():
+        raise DataError(f"{path}: not a file (give a SQuAD-format JSON file of questions and their contexts)")
+    return _from_squad_json(path, _read_json(path), answers_required=False)
+
+
+def _read_json(path: Path) -> Any:
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text (save the SQuAD JSON as UTF-8)") from None
     except json.JSONDecodeError as exc:
         raise DataError(
             f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg} (fix the JSON syntax)"
         ) from None
-    return _from_squad_json(path, payload)
 
 
 def subset(examples: Sequence[QAExample], n: int | None, seed: int) -> list[QAExample]:
@@ -139,11 +149,11 @@ def to_squad_json(examples: Iterable[QAExample], version: str = "1.1") -> dict[s
 # -- SQuAD JSON ---------------------------------------------------------------------------------------------
 
 
-def _from_squad_json(path: Path, payload: Any) -> list[QAExample]:
+def _from_squad_json(path: Path, payload: Any, *, answers_required: bool = True) -> list[QAExample]:
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
         raise DataError(f"{path}: not SQuAD JSON: the top level must be an object with a 'data' list of articles")
     examples: list[QAExample] = []
-    checker = _Checker(path)
+    checker = _Checker(path, answers_required)
     for a, article in enumerate(payload["data"]):
         where = f"data[{a}]"
         if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
@@ -166,7 +176,7 @@ def _from_squad_json(path: Path, payload: Any) -> list[QAExample]:
                         f"{path}: {qwhere}: unanswerable questions (SQuAD v2.0 'is_impossible') are "
                         "not supported (remove them; this backend trains SQuAD v1.1-style QA)"
                     )
-                answers = qa.get("answers")
+                answers = qa.get("answers", None if answers_required else [])
                 if not isinstance(answers, list):
                     raise DataError(f"{path}: {qwhere}: 'answers' must be a list of {{text, answer_start}} objects")
                 pairs = []
@@ -250,8 +260,9 @@ def _from_rows(path: Path, rows: list[dict[str, Any]]) -> list[QAExample]:
 class _Checker:
     """Validates one question at a time and remembers ids, so duplicates are caught."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, answers_required: bool = True) -> None:
         self.path = path
+        self.answers_required = answers_required
         self.ids: set[str] = set()
 
     def example(
@@ -268,7 +279,7 @@ class _Checker:
             raise DataError(f"{path}: {label}: empty context (every question needs the paragraph it is about)")
         if not isinstance(question, str) or not question.strip():
             raise DataError(f"{path}: {label}: empty question text")
-        if not answers:
+        if not answers and self.answers_required:
             raise DataError(f"{path}: {label}: no answers (each question needs at least one answer span)")
         checked = []
         for n, (text, start) in enumerate(answers):

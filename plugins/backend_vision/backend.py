@@ -16,6 +16,7 @@ from automl_gpt.training import Backend, Objective, TrainingRequest, TrialResult
 
 if TYPE_CHECKING:  # pydantic and yaml load only when cards are needed, keeping `plugins list` fast
     from automl_gpt.cards import DataCard, ModelCard
+    from automl_gpt.prediction import Predictor
 
 MODEL_CARDS = Path(__file__).parent / "model_cards"
 CARD_ORDER = ("retinanet", "fcos", "faster_rcnn")  # the first is the default
@@ -54,6 +55,12 @@ class MMDetBackend(Backend):
         from automl_gpt_backend_vision.trainer import run_trial
 
         return run_trial(request, config, data, started)
+
+    def load_model(self, model_path: Path) -> Predictor:
+        """A trial's checkpoint (or its folder); it detects objects in a folder of images into COCO results JSON."""
+        from automl_gpt_backend_vision.predictor import DetectionPredictor
+
+        return DetectionPredictor(Path(model_path))
 
 
 @cache

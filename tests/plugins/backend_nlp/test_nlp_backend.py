@@ -48,6 +48,11 @@ class TestTransformersQAConformance(BackendConformance):
     def limits(self) -> dict[str, Any]:
         return dict(TINY)
 
+    @pytest.fixture
+    def prediction_data(self, make_card: MakeCard, example_questions: list[QAExample]) -> Path:
+        card = make_card(example_questions[:3])  # three questions keep the CPU prediction short
+        return Path(str(card.split_path("train")))
+
 
 def test_fine_tuning_learns_the_questions_it_is_trained_on(
     make_card: MakeCard, example_questions: list[QAExample], tmp_path: Path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,3 +32,13 @@ class TestMMDetConformance(BackendConformance):
     @pytest.fixture
     def limits(self) -> dict[str, Any]:
         return dict(TINY)
+
+    @pytest.fixture
+    def prediction_data(self, bccd: Path, tmp_path: Path) -> Path:
+        """Two BCCD images and one file that is not an image, which is skipped with a warning."""
+        folder = tmp_path / "to-predict"
+        folder.mkdir()
+        for image in sorted((bccd / "images").glob("*.jpg"))[:2]:
+            shutil.copy(image, folder / image.name)
+        (folder / "broken.jpg").write_bytes(b"not a jpeg")
+        return folder
