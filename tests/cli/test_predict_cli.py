@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -58,3 +59,28 @@ def test_bad_input_is_one_line_and_exit_2(adult_run: Path, repo: Path, tmp_path:
     headerless.write_text("forty, State-gov, 77516, Bachelors, 13, Never-married\n")
     assert "column 'age' is numeric" in one_line_error(cli("predict", adult_run, headerless))
     assert "no run 'nope'" in one_line_error(cli("predict", "nope", rows, "--runs", tmp_path))
+
+
+# One very short trial on each bundled example: a few steps on a few examples (CPU, seconds to a minute).
+EXAMPLES = {
+    "squad": ("dev-100.json", {"max_train_examples": 8, "max_eval_examples": 4, "max_steps": 1, "evaluations": 1}),
+    "bccd": ("images", {"max_iters": 2, "max_images": 2, "max_image_scale": 256, "evaluations": 1,
+                        "max_batch_size": 2}),
+}
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_predict_on_the_bundled_qa_and_detection_examples(example: str, repo: Path, tmp_path: Path) -> None:
+    data, limits = EXAMPLES[example]
+    folder = repo / "examples" / example
+    result = run(folder / "card.yaml", planner="default", budget=1, out=tmp_path, limits=limits, experience=False,
+                 echo=lambda _: None)
+    assert result.model_path is not None, result.trials[0].result.error
+    done = cli("predict", result.folder, folder / data, "--out", tmp_path / "predictions.json")
+    assert done.returncode == 0, done.stderr
+    predictions = json.loads((tmp_path / "predictions.json").read_text(encoding="utf-8"))
+    if example == "squad":  # {question id: answer}
+        assert len(predictions) == 100 and all(isinstance(a, str) for a in predictions.values())
+    else:  # COCO results: one entry per detection
+        assert {d["file_name"] for d in predictions} <= {p.name for p in (folder / data).iterdir()}
+    assert f"by trial0 ({result.model_path})" in done.stderr
