@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from automl_gpt.plugin_scaffold import KINDS, write_plugin
 
-from .cli_support import cli, one_line_error
+from .cli_support import SWITCHES, cli, one_line_error
 
 
 def run_tests(package: Path, python: str = sys.executable, *,
               installed: bool = False) -> subprocess.CompletedProcess[str]:
     """The generated package's own tests, run the way its author would (``python -m pytest`` in the package)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOML_GPT_") and k != "PYTHONPATH"}
+    env = {k: v for k, v in os.environ.items() if k not in SWITCHES and k != "PYTHONPATH"}
     if not installed:
         env["PYTHONPATH"] = str(package)
     return subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs"], cwd=package, env=env,
@@ -69,9 +69,11 @@ def test_bad_names_and_occupied_folders_are_one_line_errors(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_backend_package_installs_lists_and_passes_its_own_test(tmp_path: Path) -> None:
-    """``pip install -e`` into a fresh venv that sees this environment's packages, as a plugin author would."""
-    root, _ = write_plugin("acme-forest", "backend", tmp_path / "src")
+def test_new_plugins_install_list_pass_their_tests_and_run(tmp_path: Path) -> None:
+    """A backend and a planner from ``plugins new``, ``pip install -e`` into a fresh venv that sees this environment's
+    packages, as a plugin author would: listed, their own tests pass, and a run trains with both."""
+    backend, _ = write_plugin("acme-forest", "backend", tmp_path / "src")
+    planner, _ = write_plugin("acme-greedy", "planner", tmp_path / "src")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = str(venv / "bin" / "python")
@@ -81,15 +83,26 @@ def test_backend_package_installs_lists_and_passes_its_own_test(tmp_path: Path) 
     parents = "; ".join(f"site.addsitedir({path!r})" for path in site_module.getsitepackages())
     Path(site, "parent_env.pth").write_text(f"import site; {parents}\n")
     install = subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-                              "--no-build-isolation", "-e", str(root)], capture_output=True, text=True, timeout=300,
-                             check=False)
+                              "--no-build-isolation", "-e", str(backend), "-e", str(planner)], capture_output=True,
+                             text=True, timeout=300, check=False)
     assert install.returncode == 0, install.stderr
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOML_GPT_") and k != "PYTHONPATH"}
-    listed = subprocess.run([python, "-m", "automl_gpt", "plugins", "list", "--json"], capture_output=True, text=True,
-                            env=env, timeout=120, check=True)
-    record = {r["name"]: r for r in json.loads(listed.stdout)}["acme_forest"]
-    assert (record["status"], record["version"], record["source"]) == ("loaded", "0.1.0", "entry point"), record
-    assert record["provides"]["backends"][0]["name"] == "acme-forest"
-    done = run_tests(root, python, installed=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert " passed" in done.stdout and "failed" not in done.stdout
+    env = {k: v for k, v in os.environ.items() if k not in SWITCHES and k != "PYTHONPATH"}  # keeps AUTOML_GPT_HOME
+
+    def automl_gpt(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([python, "-m", "automl_gpt", *map(str, args)], capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=300, check=False)
+
+    records = {r["name"]: r for r in json.loads(automl_gpt("plugins", "list", "--json").stdout)}
+    assert (records["acme_forest"]["status"], records["acme_forest"]["version"]) == ("loaded", "0.1.0")
+    assert records["acme_forest"]["provides"]["backends"][0]["name"] == "acme-forest"
+    assert records["acme_greedy"]["provides"]["planners"][0]["name"] == "acme-greedy"
+    for root in (backend, planner):
+        done = run_tests(root, python, installed=True)
+        assert done.returncode == 0 and "failed" not in done.stdout, done.stdout + done.stderr
+    rows = ["x1,x2,label", *(f"{i % 7},{(i * 3) % 11},{int(i % 7 > 3)}" for i in range(120))]
+    (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "card.yaml").write_text("name: toy\ntask: binary\ntrain: train.csv\ntarget: label\n")
+    run = automl_gpt("run", "card.yaml", "--backend", "acme-forest", "--planner", "acme-greedy", "--budget", "3",
+                     "--no-experience", "--out", tmp_path / "runs")
+    assert run.returncode == 0, run.stderr
+    assert ": 3 trials in " in run.stdout and "best: trial #" in run.stdout, run.stdout
