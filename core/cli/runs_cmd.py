@@ -50,7 +50,8 @@ def list_runs(out: Path) -> None:
         except DamagedFileError as exc:
             click.echo(f"{folder.name}  damaged: {exc}")
             continue
-        best = (summary or {}).get("best") or {}
+        best = (summary or {}).get("best")
+        best = best if isinstance(best, dict) else {}
         trials = (summary or {}).get("trials", {}).get("total", "?")
         value = f"{best['value']:.4g}" if isinstance(best.get("value"), (int, float)) else "-"
         click.echo(f"{settings.run_id}  planner={settings.planner}  trials={trials}/{settings.budget}  best={value}")

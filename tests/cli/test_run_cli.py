@@ -90,7 +90,8 @@ def test_report_and_resume_refuse_a_damaged_study(workdir: Path, damage: str) ->
 
 def test_runs_list_shows_damaged_runs_beside_good_ones(workdir: Path) -> None:
     good = only_run(workdir)
-    damages = (("bad-settings", "run.json", b"{truncated"), ("bad-summary", "summary.json", b"\xff\xfe"))
+    damages = (("bad-settings", "run.json", b"{truncated"), ("bad-summary", "summary.json", b"\xff\xfe"),
+               ("odd-summary", "summary.json", b'{"trials": {"total": 2}, "best": [1]}'))
     for name, file, content in damages:
         shutil.copytree(good, workdir / "runs" / name)
         (workdir / "runs" / name / file).write_bytes(content)
@@ -99,7 +100,8 @@ def test_runs_list_shows_damaged_runs_beside_good_ones(workdir: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("bad-settings  damaged: ") and "run.json: damaged or unreadable" in lines[0]
     assert lines[1].startswith("bad-summary  damaged: ") and "automl-gpt report" in lines[1]
-    assert lines[2].startswith(good.name) and len(lines) == 3
+    assert lines[2].startswith(good.name) and len(lines) == 4
+    assert lines[3] == f"{good.name}  planner=random  trials=2/2  best=-"
     shown = cli("runs", "show", "bad-summary", cwd=workdir)
     assert "summary.json: damaged or unreadable" in one_line_error(shown)
 
