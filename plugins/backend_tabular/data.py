@@ -190,8 +190,9 @@ def check_card(card: DataCard) -> None:
         raise CardError(
             card.source, "is required by the xgboost backend", field="target", fix="name the column to predict"
         )
-    _read_options(card)
+    options = _read_options(card)
     train = load_split(card, "train")
+    _warn_duplicated_names(card.split_path("train"), options)
     if card.task in CLASSIFICATION:
         labels = label_space(card, clean_labels(card, read_split(card, "train")[card.target]))
         present = np.unique(train.target)
@@ -299,6 +300,24 @@ def read_file(path: Path, split: str, options: dict[str, Any]) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path}: cannot read as CSV: {message} (check sep/header/names in read_options)") from None
+
+
+def _warn_duplicated_names(path: Path | None, options: dict[str, Any]) -> None:
+    """Warn when a CSV header names a column twice: pandas reads the repeat as ``name.1`` without a word."""
+    if path is None or path.name.lower().endswith(PARQUET_SUFFIXES) or not options.get("header", True):
+        return
+    try:
+        header = pd.read_csv(path, sep=options.get("sep", ","), header=None, nrows=1, dtype=str,
+                             skiprows=int(options.get("skiprows", 0)),
+                             skipinitialspace=bool(options.get("skipinitialspace", False)))
+    except (ValueError, OSError, EOFError, pd.errors.ParserError):
+        return  # the file was read a moment ago; a header that cannot be re-read only costs the warning
+    names = [str(name).strip() for name in header.iloc[0].tolist()] if len(header) else []
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        logger.warning("warning: %s: column name(s) %s appear more than once; the repeats are read as '%s.1', ... "
+                       "(give each column its own name in the file)", path, ", ".join(map(repr, duplicated)),
+                       duplicated[0])
 
 
 def _booleans(column: pd.Series, name: str, path: Path | str) -> pd.Series:

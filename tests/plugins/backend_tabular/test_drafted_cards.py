@@ -137,7 +137,12 @@ def test_duplicated_column_names_are_warned(tmp_path: Path, caplog: pytest.LogCa
     with caplog.at_level(logging.WARNING):
         card = draft_data_card(path, target="y")
     assert list(card.columns or {}) == ["a", "b", "a.1", "y"]
-    assert f"warning: {path}: column name(s) 'a' appear more than once; the repeats are read as 'a.1'" in caplog.text
+    warning = f"warning: {path}: column name(s) 'a' appear more than once; the repeats are read as 'a.1'"
+    assert warning in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        accepted(card, tmp_path)  # a card written by hand is warned about at run time too
+    assert warning in caplog.text
 
 
 # -- the shared PMLB suite -----------------------------------------------------------------------------------
