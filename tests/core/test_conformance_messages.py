@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +70,51 @@ def test_provider_checks_show_expected_and_actual() -> None:
         ProviderConformance().test_generate_json_matches_schema(ParrotModel())
     with pytest.raises(AssertionError, match="default model 'parrot-1' is not among models"):
         ProviderConformance().test_describe(type("Listless", (Parrot,), {"models": lambda self: ["other"]})())
+
+
+UPSIDE_DOWN = '''
+import pytest
+from automl_gpt.cards import DataCard, card_from_mapping
+from automl_gpt.testing import BackendConformance
+from automl_gpt.training import Backend, Objective
+
+
+class UpsideDown(Backend):
+    name = "upside-down"
+    tasks = frozenset({"binary"})
+
+    def objective(self, data_card):
+        return Objective("logloss", "up")
+
+    def train(self, request):
+        raise RuntimeError("boom")
+
+
+class TestUpsideDown(BackendConformance):
+    @pytest.fixture
+    def backend(self):
+        return UpsideDown()
+
+    @pytest.fixture
+    def data_card(self):
+        return card_from_mapping(DataCard, {"name": "toy", "task": "binary", "train": "t.csv", "target": "y"})
+
+    def test_objective(self, backend, data_card):
+        super().test_objective(backend, data_card)
+
+    def test_train_raises(self, backend, data_card, tmp_path):
+        from automl_gpt.testing import train
+
+        train(backend, data_card, None, tmp_path, config={})
+'''
+
+
+def test_the_suites_asserts_are_rewritten_by_pytest(tmp_path: Path) -> None:
+    """Run as a plugin author would: the failure shows the compared values besides the suite's message."""
+    (tmp_path / "test_upside_down.py").write_text(UPSIDE_DOWN, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "objective or raises",
+                           str(tmp_path)], capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False)
+    assert done.returncode == 1, done.stdout
+    assert "objective direction 'up', expected 'minimize' or 'maximize'" in done.stdout
+    assert "assert 'up' in ('minimize', 'maximize')" in done.stdout  # pytest's rewriting of the suite's assert
+    assert "AssertionError: train must return a FAIL result, not raise: RuntimeError: boom" in done.stdout
