@@ -144,21 +144,6 @@ class PluginManager:
                     raise PluginError(problem)
                 self.switch_problems.append(problem)
 
-    def check_pending(self) -> list[str]:
-        """One line per registered plugin whose hook implementations match no hook spec (typos).
-
-        Plugins registered through this manager already carry the problem in their record (status ``error``);
-        this also covers objects registered on :attr:`pm` directly. Raises in strict mode.
-        """
-        problems = []
-        for name, plugin in self.pm.list_name_plugin():
-            unknown = self._unknown_hooks(plugin)
-            if unknown:
-                problems.append(f"plugin '{name}': {unknown}")
-        if problems and self.strict:
-            raise PluginError(problems[0])
-        return problems
-
     # -- registries -------------------------------------------------------------------------------------
 
     def backends(self) -> dict[str, Backend]:

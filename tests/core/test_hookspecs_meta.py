@@ -8,18 +8,13 @@ from pathlib import Path
 
 import pytest
 from automl_gpt import hookspecs
+from automl_gpt.plugins import hook_spec_names
 
 TESTS = Path(__file__).resolve().parents[1]
 
 
-def hook_names() -> list[str]:
-    """The hook specs declared in automl_gpt.hookspecs (functions carrying pluggy's spec marker)."""
-    marker = f"{hookspecs.PROJECT_NAME}_spec"
-    return sorted(name for name, value in vars(hookspecs).items() if callable(value) and hasattr(value, marker))
-
-
 def test_hook_list_is_the_documented_one() -> None:
-    assert hook_names() == sorted(
+    assert hook_spec_names() == sorted(
         [
             "register_llm_providers",
             "register_backends",
@@ -34,14 +29,14 @@ def test_hook_list_is_the_documented_one() -> None:
     )
 
 
-@pytest.mark.parametrize("name", hook_names())
+@pytest.mark.parametrize("name", hook_spec_names())
 def test_hook_has_a_test(name: str) -> None:
     pattern = re.compile(rf"^\s*def test_hook_{name}\b", re.MULTILINE)
     found = [p for p in TESTS.rglob("test_*.py") if pattern.search(p.read_text(encoding="utf-8"))]
     assert found, f"hook '{name}' has no test: add 'def test_hook_{name}(...)' under tests/"
 
 
-@pytest.mark.parametrize("name", hook_names())
+@pytest.mark.parametrize("name", hook_spec_names())
 def test_hook_is_documented(name: str, repo: Path) -> None:
     docs = (repo / "docs" / "plugins.md").read_text(encoding="utf-8")
     assert f"### `{name}`" in docs, f"hook '{name}' has no '### `{name}`' section in docs/plugins.md"

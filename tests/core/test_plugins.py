@@ -97,7 +97,6 @@ def test_a_misspelt_hook_is_an_error_with_the_likely_name(third_party: Path) -> 
     record = manager.records["typo"]
     expected = "unknown hook 'register_backend' (did you mean 'register_backends'?): pluggy never calls it"
     assert (record.status, record.error) == ("error", expected)
-    assert manager.check_pending() == [f"plugin 'typo': {expected}"]
 
 
 def test_planner_plugins_announce_their_names(third_party: Path) -> None:
