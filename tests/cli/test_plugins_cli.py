@@ -161,6 +161,9 @@ def test_planner_plugins_are_listed_and_checked_by_run(tmp_path: Path) -> None:
     unknown = cli("run", tmp_path / "no-card.yaml", "--planner", "gredy", path=site, plugins="greedy")
     assert one_line_error(unknown) == ("error: unknown planner 'gredy' (known: default, greedy, llm, random, tpe, "
                                        "transfer; see 'automl-gpt plugins list --all')")
+    shell = {"_AUTOML_GPT_COMPLETE": "bash_complete", "COMP_WORDS": "automl-gpt run --planner g", "COMP_CWORD": "3"}
+    completed = cli(path=site, plugins="greedy", env=shell)  # what bash completion asks for and gets
+    assert completed.returncode == 0 and completed.stdout.split() == ["plain,greedy"], completed.stderr
     typo = cli("plugins", "list", path=site, plugins="plantypo")
     row = next(line for line in typo.stdout.splitlines() if line.startswith("plantypo "))
     assert row.split()[2] == "error" and "unknown hook 'plan_trial' (did you mean 'plan_trials'?)" in row
