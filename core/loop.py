@@ -173,6 +173,7 @@ class Loop:
         self.settings = settings
         self.folder = folder
         self.echo = echo or _stderr
+        self._trial_lines: set[str] = set()  # lines trials echoed this run: each is printed once
         self.context = experiment.context
         self.objective = self.context.objective
         self.store = RunStore(folder, settings, self.context.space, self.objective.direction)
@@ -316,6 +317,7 @@ class Loop:
             config=dict(candidate.config), data_card=self.experiment.data_card, model_card=self.experiment.model_card,
             workdir=workdir, seed=(self.settings.seed + trial.number) % (SEED_MAX + 1), report=report,
             time_limit_s=timeout, limits=dict(self.settings.limits),
+            echo=lambda text: self._trial_echo(trial.number, text),
         )
         try:
             result = self.manager.hook.run_training(backend=self.experiment.backend, request=request)
@@ -328,6 +330,13 @@ class Loop:
             result.error = f"timed out after {timeout:g} s (--trial-timeout)"
         result.duration_s = result.duration_s or time.monotonic() - started
         return result
+
+    def _trial_echo(self, number: int, text: str) -> None:
+        """A backend's line for the terminal (progress, weights, fallbacks), each distinct line once per run."""
+        if text in self._trial_lines:
+            return
+        self._trial_lines.add(text)
+        self.echo(f"  trial #{number}: {text}")
 
     def _out_of_time(self, started: float) -> bool:
         limit = self.settings.time_budget_s

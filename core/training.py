@@ -121,7 +121,9 @@ class TrainingRequest:
 
     ``config`` is already validated against the model card's search space. ``report`` streams the real log and
     returns True when the trial must stop early (pruned). ``limits`` carries budget caps the user set (for example
-    ``max_rows``, ``max_steps``, ``max_examples``) that the backend honours when it knows them.
+    ``max_rows``, ``max_steps``, ``max_examples``) that the backend honours when it knows them. ``echo`` prints a
+    line for the person watching (progress, which weights were loaded, a fallback); the run loop prints each
+    distinct line once per run, prefixed with the trial number.
     """
 
     config: dict[str, Any]
@@ -132,6 +134,7 @@ class TrainingRequest:
     report: ReportFn = field(default=lambda record: False)
     time_limit_s: float | None = None
     limits: dict[str, Any] = field(default_factory=dict)
+    echo: Callable[[str], None] = field(default=lambda text: None)
 
 
 @dataclass
