@@ -1,4 +1,4 @@
-"""automl-gpt tabular backend: XGBoost on CSV/Parquet tables described by a data card.
+"""automl-gpt tabular backend: XGBoost, histogram gradient boosting and linear models on CSV/Parquet tables.
 
 Install with ``pip install 'automl-gpt[tabular]'``. Importing this package is light: XGBoost, pandas and
 scikit-learn load only when data is checked or a trial trains.

@@ -1,4 +1,5 @@
-"""Reloading a trained trial (``model.json`` + ``preprocessor.json`` + ``config.json``) to predict new rows."""
+"""Reloading a trained trial (``model.json`` or ``model.joblib`` + ``preprocessor.json`` + ``config.json``) to predict
+new rows."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from automl_gpt_backend_tabular.features import Preprocessor
 
 @dataclass
 class SavedModel:
-    """A trial's saved booster with the preprocessing it was trained with."""
+    """A trial's saved model (an XGBoost booster, or a scikit-learn estimator) with the preprocessing it was trained
+    with."""
 
     booster: Any
     preprocessor: Preprocessor
@@ -24,16 +26,22 @@ class SavedModel:
     @classmethod
     def load(cls, folder: str | Path) -> SavedModel:
         """Load the artifacts a trial wrote into ``folder`` (its workdir)."""
-        import xgboost as xgb
-
         folder = Path(folder)
-        missing = [n for n in ("model.json", "preprocessor.json", "config.json") if not (folder / n).exists()]
+        model_file = "model.joblib" if (folder / "model.joblib").exists() else "model.json"
+        missing = [n for n in (model_file, "preprocessor.json", "config.json") if not (folder / n).exists()]
         if missing:
-            raise TrainingError(f"{folder}: not a trained xgboost trial (missing {', '.join(missing)})")
-        booster = xgb.Booster(model_file=str(folder / "model.json"))
+            raise TrainingError(f"{folder}: not a trained tabular trial (missing {', '.join(missing)})")
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        booster.set_param({"nthread": int(config.get("nthread", 1))})
-        return cls(booster, Preprocessor.load(folder / "preprocessor.json"), config)
+        if model_file == "model.joblib":
+            import joblib
+
+            model = joblib.load(folder / model_file)  # a pickle the user's own trial wrote, like any sklearn model
+        else:
+            import xgboost as xgb
+
+            model = xgb.Booster(model_file=str(folder / model_file))
+            model.set_param({"nthread": int(config.get("nthread", 1))})
+        return cls(model, Preprocessor.load(folder / "preprocessor.json"), config)
 
     @property
     def labels(self) -> list[str] | None:
@@ -45,7 +53,11 @@ class SavedModel:
 
         ``features`` holds the typed feature columns, as :func:`automl_gpt_backend_tabular.data.load_split` reads them.
         """
+        matrix = self.preprocessor.transform(features)
+        if "learner" in self.config:
+            from automl_gpt_backend_tabular.sklearn_trial import probabilities
+
+            return probabilities(self.booster, matrix, len(self.labels or ()))
         import xgboost as xgb
 
-        matrix = xgb.DMatrix(self.preprocessor.transform(features), enable_categorical=True)
-        return np.asarray(self.booster.predict(matrix))
+        return np.asarray(self.booster.predict(xgb.DMatrix(matrix, enable_categorical=True)))

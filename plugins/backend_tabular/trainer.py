@@ -24,16 +24,17 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from automl_gpt.errors import AutomlGptError, DataError
+from automl_gpt.errors import AutomlGptError
 from automl_gpt.search_space import CategoricalParam, SearchSpace
 from automl_gpt.training import LogRecord, TrainingLog, TrainingRequest, TrialResult, TrialState
-from automl_gpt_backend_tabular import data
+from automl_gpt_backend_tabular import data, rows
 from automl_gpt_backend_tabular.features import Preprocessor
 
 # XGBoost's per-round metrics (AUC only at the end: per round it costs as much as the boosting itself).
@@ -87,11 +88,14 @@ def checked_config(space: SearchSpace, config: dict[str, Any]) -> dict[str, Any]
     return space.repair(config).config
 
 
-def run_trial(request: TrainingRequest) -> TrialResult:
-    """Train one configuration; any trial-level problem becomes a FAIL result with a one-line reason."""
+def run_trial(request: TrainingRequest, trial: Callable[[TrainingRequest], Any] | None = None) -> TrialResult:
+    """Train one configuration; any trial-level problem becomes a FAIL result with a one-line reason.
+
+    ``trial`` builds the trial object whose ``run()`` trains (another learner's; XGBoost's by default).
+    """
     started = time.monotonic()
     try:
-        result = _Trial(request).run()
+        result = (trial or _Trial)(request).run()
     except MemoryError:
         result = TrialResult(TrialState.FAIL, error="out of memory (lower limits.max_rows, max_bin or max_depth)")
     except AutomlGptError as exc:
@@ -160,41 +164,14 @@ class _Trial:
     # -- data -------------------------------------------------------------------------------------------------
 
     def _labels(self) -> list[str] | None:
-        if self.task not in data.CLASSIFICATION:
-            return None
-        raw = data.read_split(self.card, "train")[self.card.target]
-        labels = data.label_space(self.card, data.clean_labels(self.card, raw))
-        if len(labels) < 2:
-            raise DataError(f"target '{self.card.target}' has one class only; a classifier needs two")
-        return labels
+        return rows.class_labels(self.card)
 
     def _subsample(self, table: data.Table) -> data.Table:
-        max_rows = self.limits.get("max_rows")
-        if not max_rows or len(table.target) <= int(max_rows):
-            return table
-        rng = np.random.default_rng(int(self.options.get("split_seed", 0)))
-        keep = np.sort(rng.choice(len(table.target), size=int(max_rows), replace=False))
-        return data.Table(table.features.iloc[keep].reset_index(drop=True), table.target[keep], table.column_types)
+        return rows.subsample(table, self.limits.get("max_rows"), int(self.options.get("split_seed", 0)))
 
     def _folds(self, xgb: Any, train: data.Table) -> list[Fold]:
-        from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
-
-        split_seed = int(self.options.get("split_seed", 0))
-        stratify = train.target if self.task in data.CLASSIFICATION else None
-        if stratify is not None and np.unique(stratify, return_counts=True)[1].min() < 2:
-            stratify = None  # a class with one row cannot be split both ways
-        indices = np.arange(len(train.target))
-        if self.config["validation"] == "kfold":
-            k = int(self.config.get("folds", 3))
-            splitter = (StratifiedKFold if stratify is not None else KFold)(k, shuffle=True, random_state=split_seed)
-            pairs = list(splitter.split(indices, stratify))
-            return [self._fold(xgb, train, train, fit_rows, valid_rows) for fit_rows, valid_rows in pairs]
-        if self.card.valid is not None:
-            valid = data.load_split(self.card, "valid", self.labels)
-            return [self._fold(xgb, train, valid, indices, np.arange(len(valid.target)))]
-        fraction = float(self.options.get("valid_fraction", 0.2))
-        fit_rows, valid_rows = train_test_split(indices, test_size=fraction, random_state=split_seed, stratify=stratify)
-        return [self._fold(xgb, train, train, np.sort(fit_rows), np.sort(valid_rows))]
+        splits = rows.validation_splits(self.card, train, self.labels, self.config, self.options)
+        return [self._fold(xgb, s.fit, s.valid, s.fit_rows, s.valid_rows) for s in splits]
 
     def _fold(self, xgb: Any, fit: data.Table, valid: data.Table, fit_rows: np.ndarray, valid_rows: np.ndarray) -> Fold:
         fit_x, fit_y = fit.features.iloc[fit_rows], fit.target[fit_rows]
