@@ -30,10 +30,12 @@ class StepProgress:
         *,
         unit: str = "step",
         interval_s: float = PROGRESS_INTERVAL_S,
+        start: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.echo = echo
         self.total = max(0, int(total))
+        self.start = start  # steps already done before this process (a resumed trial): not timed
         self.unit = unit
         self.interval_s = interval_s
         self.clock = clock
@@ -54,8 +56,8 @@ class StepProgress:
         if loss is not None and math.isfinite(loss):
             parts.append(f"loss {loss:.4g}")
         parts.append(f"{clock_text(elapsed)} elapsed")
-        if 0 < step < self.total:
-            parts.append(f"ETA {clock_text(elapsed / step * (self.total - step))}")
+        if self.start < step < self.total:
+            parts.append(f"ETA {clock_text(elapsed / (step - self.start) * (self.total - step))}")
         return ", ".join(parts)
 
 

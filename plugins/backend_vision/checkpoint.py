@@ -61,15 +61,28 @@ def mmengine_safe_globals() -> Iterator[None]:
 
 @dataclass
 class LoadReport:
-    """What a user checkpoint contributed to the model."""
+    """What a checkpoint contributed to the model: tensors loaded, and those left as initialised."""
 
     loaded: int
-    skipped: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # model tensors the checkpoint lacks (kept as initialised)
+    mismatched: list[str] = field(default_factory=list)  # in both, of another shape (e.g. a head for 80 classes)
+    unexpected: list[str] = field(default_factory=list)  # checkpoint tensors the model has no place for
+
+    @property
+    def skipped(self) -> list[str]:
+        """Model tensors not loaded (missing or of another shape), sorted."""
+        return sorted(self.missing + self.mismatched)
 
     def summary(self) -> str:
+        """One line: loaded, re-initialised (by top-level module), shape mismatches (the head when the class count
+        differs) and unused checkpoint tensors."""
         text = f"loaded {self.loaded} tensors"
-        if self.skipped:
-            text += f"; not loaded (shape or name differs): {len(self.skipped)}, e.g. {', '.join(self.skipped[:3])}"
+        if self.mismatched:
+            text += f"; re-initialised, shape differs: {_grouped(self.mismatched)}"
+        if self.missing:
+            text += f"; initialised afresh, not in the checkpoint: {_grouped(self.missing)}"
+        if self.unexpected:
+            text += f"; unused from the checkpoint: {_grouped(self.unexpected)}"
         return text
 
 
@@ -77,9 +90,10 @@ def load_user_checkpoint(model: Any, path: Path) -> LoadReport:
     """Load a local checkpoint into ``model``, or raise :class:`TrainingError` when it does not fit.
 
     Accepts an mmengine/mmdet checkpoint (``{"state_dict": ...}``), a plain state dict, and bare backbone weights
-    (ResNet keys such as ``conv1.weight``, mapped under ``backbone.``). Every backbone tensor of the model must be
-    found with the same shape; heads may differ (e.g. a COCO detector fine-tuned to fewer classes) and are
-    reported as not loaded.
+    (ResNet keys such as ``conv1.weight``, as torchvision saves them, mapped under ``backbone.``). Every backbone
+    tensor of the model outside normalisation layers must be found with the same shape; normalisation layers
+    (group norm has no place for batch-norm statistics), necks and heads may differ (e.g. a COCO detector
+    fine-tuned to fewer classes) and keep their initialisation, as the report says.
     """
     import torch
 
@@ -98,7 +112,8 @@ def load_user_checkpoint(model: Any, path: Path) -> LoadReport:
     if not any(k in target for k in state):
         state = {f"backbone.{k}": v for k, v in state.items()}
     fitting = {k: v for k, v in state.items() if k in target and target[k].shape == v.shape}
-    backbone = [k for k in target if k.startswith("backbone.") and not k.endswith("num_batches_tracked")]
+    norms = _norm_tensors(model)
+    backbone = [k for k in target if k.startswith("backbone.") and k not in norms]
     unfit = [k for k in backbone if k not in fitting]
     if not fitting or unfit:
         example = unfit[0] if unfit else next(iter(target))
@@ -109,7 +124,38 @@ def load_user_checkpoint(model: Any, path: Path) -> LoadReport:
             "pick the detector and depth the checkpoint was trained with"
         )
     model.load_state_dict(fitting, strict=False)
-    return LoadReport(loaded=len(fitting), skipped=sorted(k for k in target if k not in fitting))
+    counted = [k for k in target if not k.endswith("num_batches_tracked")]
+    return LoadReport(
+        loaded=len([k for k in fitting if not k.endswith("num_batches_tracked")]),
+        missing=sorted(k for k in counted if k not in state),
+        mismatched=sorted(k for k in counted if k in state and k not in fitting),
+        unexpected=sorted(k for k in state if k not in target),
+    )
+
+
+def _norm_tensors(model: Any) -> set[str]:
+    """State-dict keys of the model's normalisation layers (batch, group, layer and instance norm)."""
+    import torch
+
+    kinds = (torch.nn.modules.batchnorm._NormBase, torch.nn.GroupNorm, torch.nn.LayerNorm)
+    return {
+        f"{name}.{key}" if name else key
+        for name, module in model.named_modules()
+        if isinstance(module, kinds)
+        for key in module.state_dict()
+    }
+
+
+def _grouped(keys: list[str]) -> str:
+    """``bbox_head.retina_cls (2), neck (12)``: counts by the first two name parts, the largest groups first."""
+    counts: dict[str, int] = {}
+    for key in keys:
+        parts = key.split(".")
+        group = ".".join(parts[:2]) if len(parts) > 2 else parts[0]
+        counts[group] = counts.get(group, 0) + 1
+    shown = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    text = ", ".join(f"{group} ({count})" for group, count in shown[:4])
+    return text + (f" and {len(shown) - 4} more" if len(shown) > 4 else "")
 
 
 BOILERPLATE = ("Weights only load failed", "Please file an issue", "Check the documentation")

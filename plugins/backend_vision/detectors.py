@@ -1,7 +1,8 @@
 """MMDetection 3.x config dicts for the shipped detectors, built from a trial configuration (no config files).
 
 Everything here is plain dicts: the mmengine Runner builds the model, data pipeline, optimizer and schedule
-from them. Backbones start from scratch (``init_cfg=None``): nothing is downloaded.
+from them. Backbones are built without ``init_cfg`` (nothing is downloaded here): starting weights, when the card
+names them, are loaded by the trainer (:mod:`.pretrained`, :class:`~.hooks.LoadCheckpointHook`).
 """
 
 from __future__ import annotations
@@ -36,8 +37,14 @@ class Schedule:
     num_workers: int = 0
 
 
-def model_config(detector: str, config: dict[str, Any], num_classes: int, options: dict[str, Any]) -> dict[str, Any]:
-    """The ``model`` entry of an MMDetection config for ``detector`` under a trial configuration."""
+def model_config(
+    detector: str, config: dict[str, Any], num_classes: int, options: dict[str, Any], pretrained: bool = False
+) -> dict[str, Any]:
+    """The ``model`` entry of an MMDetection config for ``detector`` under a trial configuration.
+
+    ``pretrained``: the backbone starts from loaded weights, so batch-norm statistics stay as loaded
+    (``norm_eval``, as MMDetection fine-tunes); from scratch they must be learned.
+    """
     if detector not in DETECTORS:
         raise ValueError(f"unknown detector '{detector}' (known: {', '.join(DETECTORS)})")
     depth = int(config["depth"])
@@ -50,7 +57,7 @@ def model_config(detector: str, config: dict[str, Any], num_classes: int, option
         "out_indices": (0, 1, 2, 3),
         "frozen_stages": int(config["frozen_stages"]),
         "norm_cfg": norm,
-        "norm_eval": False,  # from scratch the statistics must be learned
+        "norm_eval": pretrained and config["norm"] == "BN",
         "style": "pytorch",
         "init_cfg": None,
     }
@@ -79,7 +86,12 @@ def model_config(detector: str, config: dict[str, Any], num_classes: int, option
 
 
 def runner_config(
-    detector: str, config: dict[str, Any], data: DataPaths, schedule: Schedule, options: dict[str, Any]
+    detector: str,
+    config: dict[str, Any],
+    data: DataPaths,
+    schedule: Schedule,
+    options: dict[str, Any],
+    pretrained: bool = False,
 ) -> dict[str, Any]:
     """Keyword arguments of ``mmengine.runner.Runner`` (less work_dir, hooks and names) for one trial."""
     scale = (schedule.image_scale, schedule.image_scale)
@@ -126,7 +138,7 @@ def runner_config(
     }
     workers = schedule.num_workers
     return {
-        "model": model_config(detector, config, len(data.classes), options),
+        "model": model_config(detector, config, len(data.classes), options, pretrained),
         "train_dataloader": {
             "batch_size": schedule.batch_size,
             "num_workers": workers,

@@ -1,17 +1,20 @@
 """mmengine hooks that stream a detector's training into automl-gpt's log (imported only when training).
 
 :class:`StreamLogHook` turns per-iteration losses (train split) and per-evaluation COCO bbox mAP (valid split)
-into :class:`~automl_gpt.training.LogRecord` objects sent through ``request.report``; when ``report`` asks for a
-stop it raises :class:`TrialStopped`, which the backend turns into a PRUNED result.
+into :class:`~automl_gpt.training.LogRecord` objects sent through ``request.report``, and echoes progress lines
+(iteration k/N, loss, ETA); when ``report`` asks for a stop it raises :class:`TrialStopped`, which the backend turns
+into a PRUNED result. :class:`LoadCheckpointHook` loads the starting weights and says what loaded.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from automl_gpt.errors import TrainingError
+from automl_gpt.progress import StepProgress
 from automl_gpt.training import LogRecord, ReportFn, TrainingLog
 from automl_gpt_backend_vision.checkpoint import LoadReport, load_user_checkpoint
 from mmengine.hooks import Hook
@@ -28,21 +31,30 @@ class StreamLogHook(Hook):
 
     priority = "LOW"
 
-    def __init__(self, report: ReportFn, score_thr: float) -> None:
+    def __init__(self, report: ReportFn, score_thr: float, echo: Callable[[str], None] = lambda text: None) -> None:
         self.report = report
         self.score_thr = score_thr
+        self.echo = echo
         self.log = TrainingLog()
         self.last_valid: dict[str, float] = {}
         self._detections = 0
+        self._progress: StepProgress | None = None
+
+    def before_train(self, runner: Any) -> None:
+        self._progress = StepProgress(self.echo, runner.max_iters, unit="iteration", start=runner.iter)
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
         step = runner.iter + 1
+        losses: dict[str, float] = {}
         for name, value in (outputs or {}).items():
             if name.startswith("loss"):
                 number = float(value.item() if hasattr(value, "item") else value)
                 if not math.isfinite(number):
                     raise TrainingError(f"training diverged: {name} is {number} at iteration {step} (lower lr)")
+                losses[name] = number
                 self._send(LogRecord(step, "train", name, number))
+        if self._progress is not None:
+            self._progress.update(step, losses.get("loss"))
 
     def before_val_epoch(self, runner: Any) -> None:
         self._detections = 0
@@ -74,15 +86,19 @@ class StreamLogHook(Hook):
 
 
 class LoadCheckpointHook(Hook):
-    """Loads the model card's local checkpoint after weight initialisation, before the first iteration."""
+    """Loads the starting weights after weight initialisation, before the first iteration, and says what loaded."""
 
     priority = "VERY_HIGH"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, source: str, echo: Callable[[str], None]) -> None:
         self.path = path
+        self.source = source
+        self.echo = echo
         self.report: LoadReport | None = None
 
     def before_train(self, runner: Any) -> None:
         model = runner.model.module if hasattr(runner.model, "module") else runner.model
         self.report = load_user_checkpoint(model, self.path)
-        runner.logger.info(f"checkpoint {self.path}: {self.report.summary()}")
+        line = f"starting weights {self.source}: {self.report.summary()}"
+        runner.logger.info(f"{line} (file {self.path})")
+        self.echo(line)

@@ -1,7 +1,9 @@
 """One detection trial: build an mmengine Runner from a config dict, train, evaluate, save (imports mmdet).
 
-The workdir receives ``trial.json`` (configuration and effective budget), ``mmdet_config.py`` (the full
-MMDetection config), ``metrics.json`` and, under ``mmdet/``, mmengine's checkpoint and logs. A workdir that
+The workdir receives ``trial.json`` (configuration, effective budget, starting weights), ``mmdet_config.py`` (the
+full MMDetection config), ``metrics.json``, ``train.log`` (mmengine's log and library warnings, which stay off the
+terminal) and, under ``mmdet/``, mmengine's checkpoint. Without a GPU, :data:`CPU_LIMITS` cap a trial's budget
+where the run set no limit of that name. A workdir that
 already holds a checkpoint of the same configuration is resumed from it (a longer ``max_iters`` continues
 training); one holding a different configuration is refused rather than overwritten.
 """
@@ -12,6 +14,7 @@ import json
 import math
 import time
 import uuid
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,9 @@ from automl_gpt_backend_vision.data import CocoSplit, DetectionData
 from automl_gpt_backend_vision.detectors import DataPaths, Schedule, runner_config
 
 RUNNER_DIR = "mmdet"
+TRIAL_LOG = "train.log"  # mmengine's log, the COCO evaluation's printout and library warnings of the trial
+# Caps for trials without a GPU, where the user set none (the bundled example then runs 2 trials in minutes).
+CPU_LIMITS: dict[str, int] = {"max_iters": 60, "max_image_scale": 416, "evaluations": 2}
 # Budget knobs that may change between a run and its resumption; everything else must match.
 RESUMABLE_KEYS = ("max_iters",)
 
@@ -31,7 +37,7 @@ def run_trial(request: TrainingRequest, config: dict[str, Any], data: DetectionD
     from automl_gpt_backend_vision.hooks import StreamLogHook, TrialStopped
 
     options = request.model_card.options
-    hook = StreamLogHook(request.report, score_thr=float(options.get("score_thr", 0.001)))
+    hook = StreamLogHook(request.report, score_thr=float(options.get("score_thr", 0.001)), echo=request.echo)
     try:
         result = _train(request, config, data, hook)
     except TrialStopped:
@@ -48,17 +54,19 @@ def run_trial(request: TrainingRequest, config: dict[str, Any], data: DetectionD
 
 def _train(request: TrainingRequest, config: dict[str, Any], data: DetectionData, hook: Any) -> TrialResult:
     import torch
+    from automl_gpt.progress import warnings_to_file
     from automl_gpt_backend_vision.checkpoint import mmengine_safe_globals
     from automl_gpt_backend_vision.hooks import LoadCheckpointHook
+    from automl_gpt_backend_vision.pretrained import starting_point
     from mmengine.config import Config, ConfigDict
     from mmengine.runner import Runner
 
     workdir = request.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    limits = request.limits
-    if limits.get("threads"):
-        torch.set_num_threads(int(limits["threads"]))
+    if request.limits.get("threads"):
+        torch.set_num_threads(int(request.limits["threads"]))
     cuda = torch.cuda.is_available()
+    limits = _limits(request, cuda)
     schedule = _schedule(config, request.model_card.options, limits, cuda)
     paths = DataPaths(
         train_ann=str(_annotations(data.train, limits.get("max_images"), workdir / "train.json")),
@@ -79,29 +87,40 @@ def _train(request: TrainingRequest, config: dict[str, Any], data: DetectionData
         "seed": request.seed,
     }
     resume = _should_resume(workdir, trial)
+    start = starting_point(request.model_card, config, request.echo)
+    if start.fallback:
+        request.echo(start.fallback)
+    trial["starting_weights"] = start.describe()
     (workdir / "trial.json").write_text(json.dumps(trial, indent=2, default=str))
-    kwargs = runner_config(trial["detector"], config, paths, schedule, request.model_card.options)
+    pretrained = start.path is not None
+    kwargs = runner_config(trial["detector"], config, paths, schedule, request.model_card.options, pretrained)
     Config(kwargs).dump(str(workdir / "mmdet_config.py"))
     kwargs = {k: ConfigDict(v) if isinstance(v, dict) else v for k, v in kwargs.items()}  # mmdet reads attributes
     hooks: list[Any] = [hook]
-    checkpoint = request.model_card.options.get("checkpoint")
-    if checkpoint and not resume:
-        hooks.append(LoadCheckpointHook(request.model_card.resolve(checkpoint)))
-    runner = Runner(
-        work_dir=str(workdir / RUNNER_DIR),
-        custom_hooks=hooks,
-        resume=resume,
-        default_scope="mmdet",
-        experiment_name=f"trial-{uuid.uuid4().hex[:12]}",
-        randomness={"seed": request.seed},
-        env_cfg={"cudnn_benchmark": False, "dist_cfg": {"backend": "nccl"}},
-        log_level=str(limits.get("log_level", "WARNING")),
-        **kwargs,
-    )
-    with mmengine_safe_globals():
-        runner.train()
-        if not hook.last_valid:  # resumed at or past the end: evaluate the saved model once
-            runner.val()
+    if start.path is not None and not resume:
+        hooks.append(LoadCheckpointHook(start.path, str(start.source), request.echo))
+    log_path = workdir / TRIAL_LOG
+    with warnings_to_file(log_path), log_path.open("a", encoding="utf-8") as log_file, redirect_stdout(log_file):
+        runner = Runner(
+            work_dir=str(workdir / RUNNER_DIR),
+            custom_hooks=hooks,
+            resume=resume,
+            default_scope="mmdet",
+            experiment_name=f"trial-{uuid.uuid4().hex[:12]}",
+            randomness={"seed": request.seed},
+            env_cfg={"cudnn_benchmark": False, "dist_cfg": {"backend": "nccl"}},
+            log_level="WARNING",  # the Runner's start-up report stays out of the terminal
+            **kwargs,
+        )
+        to_file = _route_logger(runner.logger, log_path, str(limits.get("log_level", "ERROR")))
+        try:
+            with mmengine_safe_globals():
+                runner.train()
+                if not hook.last_valid:  # resumed at or past the end: evaluate the saved model once
+                    runner.val()
+        finally:
+            runner.logger.removeHandler(to_file)
+            to_file.close()
     metrics = _metrics(hook)
     (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     artifacts = {
@@ -113,6 +132,39 @@ def _train(request: TrainingRequest, config: dict[str, Any], data: DetectionData
     if last.is_file():
         artifacts["model"] = last.read_text().strip()
     return TrialResult(TrialState.COMPLETE, metrics=metrics, log=hook.log, artifacts=artifacts)
+
+
+def _limits(request: TrainingRequest, cuda: bool) -> dict[str, Any]:
+    """The run's limits, with :data:`CPU_LIMITS` filled in (and said once) where no GPU trains and the user set
+    none: a detector's full schedule takes about half an hour per trial on two CPU cores."""
+    limits = dict(request.limits)
+    if cuda or str(limits.get("device", "")).startswith("cuda"):
+        return limits
+    added = {name: value for name, value in CPU_LIMITS.items() if name not in limits}
+    if added:
+        shown = ", ".join(f"{name}={value}" for name, value in added.items())
+        request.echo(
+            f"no GPU: trials capped at {shown} so a run takes minutes on a CPU "
+            "(--limit NAME=VALUE sets another cap; the card's full schedule is meant for a GPU)"
+        )
+    return limits | added
+
+
+def _route_logger(logger: Any, log_file: Path, console_level: str) -> Any:
+    """mmengine's log from INFO up goes to the trial's log file; the terminal gets ``console_level`` and above
+    (``limits.log_level``, default ERROR): progress lines come through ``request.echo`` instead."""
+    import logging
+
+    for handler in logger.handlers:
+        if type(handler) is logging.StreamHandler:
+            handler.setLevel(console_level.upper())
+        else:
+            handler.setLevel(logging.INFO)
+    to_file = logging.FileHandler(log_file, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s"))
+    to_file.setLevel(logging.INFO)
+    logger.addHandler(to_file)
+    return to_file
 
 
 def _schedule(config: dict[str, Any], options: dict[str, Any], limits: dict[str, Any], cuda: bool) -> Schedule:

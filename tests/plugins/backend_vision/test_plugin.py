@@ -36,7 +36,8 @@ def test_model_cards_cover_three_detectors_with_typed_spaces() -> None:
     assert [c.name for c in cards] == ["retinanet", "fcos", "faster_rcnn"]
     for card in cards:
         space = card.space()
-        assert card.options["detector"] == card.name and card.options["checkpoint"] is None
+        assert card.options["detector"] == card.name
+        assert card.options["checkpoint"] == "torchvision://resnet{depth}"  # ImageNet weights for every depth tried
         assert {
             "optimizer",
             "lr",
