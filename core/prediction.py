@@ -95,25 +95,38 @@ def check_output(out: Path, allowed: tuple[str, ...]) -> None:
 
 @dataclass
 class SavedModelRef:
-    """Which saved model of a run predicts: the trial, its backend and its model path."""
+    """Which saved model of a run predicts: the trial (None for the run's ensemble), its backend and its model
+    path."""
 
     backend: str
-    trial: int
+    trial: int | None
     model_path: Path
+
+    @property
+    def label(self) -> str:
+        """``trial<N>``, or ``ensemble``: names the predictions file."""
+        return "ensemble" if self.trial is None else f"trial{self.trial}"
 
 
 def saved_model_of(folder: Path, trial: int | None = None) -> SavedModelRef:
-    """The saved model of trial ``trial`` of the run in ``folder``, or of its best trial.
+    """The saved model of trial ``trial`` of the run in ``folder``, or the run's best model.
 
-    The best trial is the COMPLETE trial with the best objective value in the run's study. Model paths recorded
-    relative to where the run was started are found again inside the run folder.
+    The best model is the run's ensemble when it beat the best single trial on validation (see
+    :mod:`automl_gpt.ensemble`), else the COMPLETE trial with the best objective value in the run's study. Model
+    paths recorded relative to where the run was started are found again inside the run folder.
     """
     import optuna
+    from automl_gpt.ensemble import ENSEMBLE_ATTR, ENSEMBLE_FOLDER
     from automl_gpt.run_store import RESULT_ATTR, RunSettings, open_storage
 
     settings = RunSettings.load(folder)
     storage = open_storage(settings.storage_url(folder), heartbeat_s=None)
     study = optuna.load_study(study_name=settings.study_name, storage=storage)
+    ensemble = study.user_attrs.get(ENSEMBLE_ATTR) or {}
+    if trial is None and ensemble.get("served"):
+        path = inside_run(Path(ensemble["model_path"]), folder, ENSEMBLE_FOLDER)
+        if path.exists():
+            return SavedModelRef(settings.backend, None, path)
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     if trial is None:
         if not complete:
@@ -130,13 +143,14 @@ def saved_model_of(folder: Path, trial: int | None = None) -> SavedModelRef:
     if "model" not in artifacts:
         raise UsageError(f"{folder}: trial {chosen.number} saved no model (its backend wrote: "
                          f"{', '.join(artifacts) or 'nothing'})")
-    return SavedModelRef(settings.backend, chosen.number, _inside_run(Path(artifacts["model"]), folder))
+    return SavedModelRef(settings.backend, chosen.number, inside_run(Path(artifacts["model"]), folder))
 
 
-def _inside_run(path: Path, folder: Path) -> Path:
-    """A recorded artifact path, re-rooted in ``folder`` when the run was started from another directory."""
-    if path.exists() or "trials" not in path.parts:
+def inside_run(path: Path, folder: Path, anchor: str = "trials") -> Path:
+    """A recorded path, re-rooted in the run ``folder`` (from its ``anchor`` folder on) when the run was started
+    from another directory or has moved."""
+    if path.exists() or anchor not in path.parts:
         return path
     parts = path.parts
-    index = len(parts) - 1 - parts[::-1].index("trials")
+    index = len(parts) - 1 - parts[::-1].index(anchor)
     return folder.joinpath(*parts[index:])

@@ -20,6 +20,7 @@ from automl_gpt.requirements import Requirements
 
 if TYPE_CHECKING:  # pydantic stays out of start-up (plugins list); cards are only annotations here
     from automl_gpt.cards import DataCard, ModelCard
+    from automl_gpt.ensemble import Ensemble, EnsembleRequest
     from automl_gpt.prediction import Predictor
 
 Split = Literal["train", "valid", "test"]
@@ -195,6 +196,16 @@ class Backend:
         from automl_gpt.errors import UsageError
 
         raise UsageError(f"backend '{self.name}' cannot load saved models for prediction")
+
+    def build_ensemble(self, request: EnsembleRequest) -> Ensemble | None:
+        """Combine the run's completed trials into one model (see :mod:`automl_gpt.ensemble`), save it in
+        ``request.folder`` as a file :meth:`load_model` recognises, and score it; None: this backend builds none.
+
+        Called after a run (unless ``--no-ensemble``) and by ``automl-gpt ensemble RUN``. Select on validation
+        predictions only; score the test split, when the card has one, once afterwards. Raise
+        :class:`~automl_gpt.errors.UsageError` when the trials kept nothing to combine.
+        """
+        return None
 
     def supports(self, data_card: DataCard) -> bool:
         return data_card.task in self.tasks

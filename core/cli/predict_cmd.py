@@ -11,11 +11,13 @@ from automl_gpt.cli.runs_cmd import find_run
 @click.command()
 @click.argument("run_name")
 @click.argument("data", type=click.Path(path_type=Path))
-@click.option("--trial", type=int, default=None, help="Predict with this trial's model (default: the best trial).")
+@click.option("--trial", type=int, default=None,
+              help="Predict with this trial's model (default: the run's ensemble when it beat the best trial on "
+                   "validation, else the best trial).")
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
               help="Predict with this saved model file of the run's backend instead (an ensemble, say).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Predictions file (default: RUN/predictions/<data>-trial<N>.<csv|json>).")
+              help="Predictions file (default: RUN/predictions/<data>-<trialN|ensemble>.<csv|json>).")
 @click.option("--runs", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
               help="Folder holding the runs (when RUN is an id).")
 def predict(run_name: str, data: Path, trial: int | None, model_path: Path | None, out: Path | None,
@@ -31,7 +33,7 @@ def predict(run_name: str, data: Path, trial: int | None, model_path: Path | Non
         raise UsageError("give --trial or --model, not both")
     if model_path is None:
         ref = saved_model_of(folder, trial)
-        backend_name, model_path, label = ref.backend, ref.model_path, f"trial{ref.trial}"
+        backend_name, model_path, label = ref.backend, ref.model_path, ref.label
     else:
         backend_name, label = RunSettings.load(folder).backend, model_path.name.split(".")[0]
     if not data.exists():

@@ -30,7 +30,11 @@ class XGBoostPredictor(TablePredictor):
         folder = model_path.parent if model_path.is_file() else model_path
         if not folder.is_dir():
             raise UsageError(f"{model_path}: no saved model there (give a trial's model.json or its folder)")
-        self.saved = SavedModel.load(folder)
+        self._use(SavedModel.load(folder))
+
+    def _use(self, saved: SavedModel) -> None:
+        """Read options, column types and labels from ``saved``."""
+        self.saved = saved
         config = self.saved.config
         self.task = str(config["task"])
         self.labels = self.saved.labels
@@ -51,8 +55,11 @@ class XGBoostPredictor(TablePredictor):
             raise DataError(f"{source}: no rows to predict")
         features = data.prepare_features(frame, self.column_types, source)
         self._note_unseen(features, source, warnings)
-        raw = self.saved.predict(features)
-        return self._output(raw, frame.index), warnings
+        return self._output(self._raw(features), frame.index), warnings
+
+    def _raw(self, features: pd.DataFrame) -> np.ndarray:
+        """The model's raw predictions (probabilities or values) of typed feature rows."""
+        return self.saved.predict(features)
 
     def predict_file(self, data_path: Path, out: Path) -> PredictionReport:
         check_output(out, OUTPUT_SUFFIXES)
@@ -94,3 +101,21 @@ class XGBoostPredictor(TablePredictor):
         for k, label in enumerate(self.labels):
             columns[f"proba_{label}"] = probabilities[:, k].astype("float64")
         return pd.DataFrame(columns, index=index).reset_index(drop=True)
+
+
+class EnsemblePredictor(XGBoostPredictor):
+    """A weighted ensemble of trials (``ensemble.json``): the weighted average of its members' probabilities (or
+    values). Rows are read and typed once, as the heaviest member read them (every member trained on the same
+    card); unseen categories are reported against that member's categories."""
+
+    def __init__(self, model_path: Path, members: list[tuple[Path, float]]) -> None:
+        TablePredictor.__init__(self, model_path)
+        missing = [str(folder) for folder, _ in members if not folder.is_dir()]
+        if missing:
+            raise UsageError(f"{model_path}: member trial folder(s) {', '.join(missing)} are gone; rebuild it with "
+                             "'automl-gpt ensemble RUN'")
+        self.members = [(SavedModel.load(folder), weight) for folder, weight in members]
+        self._use(self.members[0][0])
+
+    def _raw(self, features: pd.DataFrame) -> np.ndarray:
+        return np.asarray(sum(weight * saved.predict(features).astype("float64") for saved, weight in self.members))

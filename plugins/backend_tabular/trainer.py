@@ -14,8 +14,8 @@ Imported only when a trial runs (it imports XGBoost). Policy, in order:
    rows for the best number of rounds and scored on the test file (``test/...`` metrics). Otherwise the saved
    model is the holdout model cut at its best round.
 5. Saved in the trial folder: ``model.json`` (XGBoost), ``preprocessor.json``, ``config.json`` (the exact
-   configuration, XGBoost parameters, rounds, labels, column types, read options, threads, versions) and
-   ``metrics.json``.
+   configuration, XGBoost parameters, rounds, labels, column types, read options, threads, versions),
+   ``metrics.json`` and ``valid_predictions.npz`` (the validation or out-of-fold predictions, for ensembles).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from automl_gpt.search_space import CategoricalParam, SearchSpace
 from automl_gpt.training import LogRecord, TrainingLog, TrainingRequest, TrialResult, TrialState
 from automl_gpt_backend_tabular import data, rows
 from automl_gpt_backend_tabular.features import Preprocessor
+from automl_gpt_backend_tabular.valid_predictions import TRAINING_ROWS, VALID_FILE, ValidPredictions
 
 # XGBoost's per-round metrics (AUC only at the end: per round it costs as much as the boosting itself).
 # Streamed as logloss / accuracy (1 - error) / rmse / mae.
@@ -159,6 +160,7 @@ class _Trial:
         else:
             booster, preprocessor, refit = boosters[0][:n_rounds], self._holdout_preprocessor, False
         artifacts = self._save(booster, preprocessor, params, n_rounds, refit, metrics)
+        artifacts["valid_predictions"] = str(self.valid_predictions.save(self.workdir))
         return TrialResult(TrialState.COMPLETE, metrics=metrics, log=self.log, artifacts=artifacts)
 
     # -- data -------------------------------------------------------------------------------------------------
@@ -263,6 +265,9 @@ class _Trial:
         for booster, fold in zip(boosters, folds, strict=True):
             predictions.append(booster.predict(fold.valid, iteration_range=(0, n_rounds)))
             truth.append(fold.valid.get_label())
+        own_file = self.card.valid is not None and self.config["validation"] != "kfold"
+        self.valid_predictions = ValidPredictions.from_folds(  # kept for ensembles
+            VALID_FILE if own_file else TRAINING_ROWS, [f.valid_rows for f in folds], truth, predictions)
         return {
             f"valid/{k}": v
             for k, v in score(self.task, np.concatenate(truth), np.concatenate(predictions), self.n_classes).items()
