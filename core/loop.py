@@ -86,13 +86,14 @@ def run(card: str | Path | DataCard, *, backend: str | None = None, model: str |
         seed: int = 0, out: str | Path = "runs", batch_size: int = 2, max_failures: int = 5,
         trial_timeout_s: float | None = None, limits: dict[str, Any] | None = None, prune: bool = True,
         llm_cache: bool = True, storage: str | None = None, study_name: str | None = None,
-        heartbeat_s: int = 10, experience: bool = True, echo: Echo | None = None) -> RunResult:
+        heartbeat_s: int = 10, experience: bool = True, ensemble: bool = True, echo: Echo | None = None) -> RunResult:
     """Run the loop on a data card and return the best configuration, its model and every trial.
 
     ``planner`` is ``llm`` (the paper's method), ``tpe``, ``random``, ``default``, ``transfer`` or a plugin's;
     ``llm`` selects the provider (``local``, ``openai:gpt-4o-mini``...). With ``experience`` the ``llm`` and
     ``transfer`` planners warm-start from similar past datasets, and the finished run joins the experience
-    store. Same seed and LLM cache give the same trials.
+    store. With ``ensemble`` the backend combines the best trials afterwards (:mod:`automl_gpt.ensemble`).
+    Same seed and LLM cache give the same trials.
     """
     check_run_options(budget=budget, batch_size=batch_size, seed=seed, max_failures=max_failures,
                       time_budget_s=time_budget_s, trial_timeout_s=trial_timeout_s, limits=dict(limits or {}))
@@ -107,7 +108,7 @@ def run(card: str | Path | DataCard, *, backend: str | None = None, model: str |
         planner=planner, llm=llm, budget=budget, time_budget_s=time_budget_s, seed=seed, batch_size=batch_size,
         max_failures=max_failures, trial_timeout_s=trial_timeout_s, limits=dict(limits or {}), prune=prune,
         llm_cache=llm_cache, storage=storage, study_name=study_name or run_id, run_id=run_id, created=time.time(),
-        heartbeat_s=heartbeat_s, experience=experience,
+        heartbeat_s=heartbeat_s, experience=experience, ensemble=ensemble,
     )
     settings.save(folder)
     return _until_interrupted(Loop(experiment, settings, folder, echo))
@@ -214,6 +215,8 @@ class Loop:
                 stopped_on_failures = True
                 break
         self._save_stats(planner, time.monotonic() - started)
+        if self.settings.ensemble and not self._others_running():
+            self._ensemble()
         self.context.history = self.store.history()
         summary = write_report(self.folder, self.store, self.experiment, self.settings)
         if self.settings.experience:
@@ -230,6 +233,15 @@ class Loop:
             summary=summary,
             stopped_on_failures=stopped_on_failures,
         )
+
+    def _ensemble(self) -> None:
+        """Combine the run's trials when its backend builds ensembles; a failure is one line, never a lost run."""
+        from automl_gpt.ensemble import ensemble_run
+
+        try:
+            ensemble_run(self.folder, self.store, self.experiment, echo=self.echo)
+        except Exception as exc:  # the trials are safe in the study; 'automl-gpt ensemble RUN' can try again
+            self.echo(f"no ensemble built: {_one_line(str(exc)) or type(exc).__name__}")
 
     def _next_trial(self, planner: Planner, told: set[int]) -> tuple[Any, Candidate] | None:
         """Take the next queued trial; when the queue is empty and budget remains, plan a round first.

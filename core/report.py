@@ -99,6 +99,7 @@ def summarise(history: list[PastTrial], objective: Objective, settings: RunSetti
             "source": sources.get(best.number),
         },
         "predictions": prediction_quality(history, objective),
+        "ensemble": study_attrs.get("ensemble"),
         "sources": dict(Counter(sources.get(t.number, "?") for t in history)),
         "llm_usage": stats,
         "time": {
@@ -171,6 +172,7 @@ def render_html(summary: dict[str, Any], history: list[PastTrial], objective: Ob
         _trials_line(summary),
         "<h2>Best configuration</h2>",
         _best_block(summary),
+        *(["<h2>Ensemble of trials</h2>", _ensemble_block(summary, objective)] if summary.get("ensemble") else []),
         *(f"<h2>{_e(title)}</h2>{chart}" for title, chart in charts),
         "<h2>How good were the predictions?</h2>",
         _prediction_table(summary),
@@ -204,6 +206,23 @@ def _best_block(summary: dict[str, Any]) -> str:
             f"<code>{_e(best.get('model_path') or '-')}</code></p>"
             f"<table><tr><th>parameter</th><th>value</th></tr>{rows}</table><p></p>"
             f"<table><tr><th>metric</th><th>value</th></tr>{metrics}</table>")
+
+
+def _ensemble_block(summary: dict[str, Any], objective: Objective) -> str:
+    """The ensemble beside the best single trial: members, weights, and both sets of scores."""
+    ensemble = summary["ensemble"]
+    members = ", ".join(f"#{m['trial']} ({m['weight']:.2f})" for m in ensemble["members"])
+    keys = sorted(set(ensemble["metrics"]) | set(ensemble["best_metrics"]))
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(_fmt(ensemble['metrics'].get(k)))}</td>"
+                   f"<td>{_e(_fmt(ensemble['best_metrics'].get(k)))}</td></tr>" for k in keys)
+    verdict = ("It beats the best single trial on validation, so <code>automl-gpt predict</code> serves it."
+               if ensemble["served"] else
+               f"It is no better than trial #{ensemble['best_trial']} on validation, which predict serves.")
+    return (f"<p>Greedy selection with replacement (Caruana et al., 2004) over {ensemble['candidates']} trials "
+            f"scored on the same validation rows, {ensemble['rounds']} rounds, minimising validation "
+            f"{_e(objective.metric)}; weights: {_e(members)}. Model file <code>{_e(ensemble['model_path'])}</code>. "
+            f"{verdict}</p><table><tr><th>metric</th><th>ensemble</th><th>best single trial "
+            f"#{ensemble['best_trial']}</th></tr>{rows}</table>")
 
 
 def _prediction_table(summary: dict[str, Any]) -> str:

@@ -82,6 +82,7 @@ class RunSettings:
     created: float = 0.0
     heartbeat_s: int = 10
     experience: bool = True
+    ensemble: bool = True
 
     @classmethod
     def load(cls, folder: Path) -> RunSettings:

@@ -30,6 +30,7 @@ COMMANDS = {
     "runs": "automl_gpt.cli.runs_cmd:runs",
     "report": "automl_gpt.cli.runs_cmd:report",
     "predict": "automl_gpt.cli.predict_cmd:predict",
+    "ensemble": "automl_gpt.cli.ensemble_cmd:ensemble",
     "experience": "automl_gpt.cli.experience_cmd:experience",
 }
 

@@ -72,6 +72,8 @@ def _logging() -> None:
 @click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")
 @click.option("--no-experience", is_flag=True,
               help="Neither warm-start from similar past datasets nor add this run to the experience store.")
+@click.option("--no-ensemble", is_flag=True,
+              help="Do not combine the best trials into an ensemble after the run (tabular backends build one).")
 @click.option("--storage", default=None, help="Optuna storage URL (default: SQLite in the run folder).")
 @click.option("--study", "study_name", default=None, help="Study name in the storage.")
 @click.option("--resume", "resume_folder", type=click.Path(path_type=Path), default=None,
@@ -80,7 +82,7 @@ def _logging() -> None:
 def run(ctx: click.Context, card: Path | None, budget: int, time_budget: str | None, planner: str, llm_spec: str,
         backend: str | None, model: str | None, seed: int, out: Path, batch_size: int, max_failures: int,
         trial_timeout: str | None, limit_items: tuple[str, ...], no_prune: bool, no_cache: bool, no_experience: bool,
-        storage: str | None, study_name: str | None, resume_folder: Path | None) -> int:
+        no_ensemble: bool, storage: str | None, study_name: str | None, resume_folder: Path | None) -> int:
     """Plan, predict, train for real and report, on the data card CARD.
 
     Exit code 0 when a trial completed, 3 when none did or the run stopped on failures (see the README).
@@ -108,7 +110,7 @@ def run(ctx: click.Context, card: Path | None, budget: int, time_budget: str | N
             time_budget_s=parse_duration(time_budget), seed=seed, out=out, batch_size=batch_size,
             max_failures=max_failures, trial_timeout_s=parse_duration(trial_timeout),
             limits=parse_limits(limit_items), prune=not no_prune, llm_cache=not no_cache, storage=storage,
-            study_name=study_name, experience=not no_experience,
+            study_name=study_name, experience=not no_experience, ensemble=not no_ensemble,
         )
     summary = result.summary
     best = summary.get("best")

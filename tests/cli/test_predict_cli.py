@@ -18,10 +18,10 @@ SMALL = {"max_rows": 1500, "max_rounds": 30, "threads": 2}
 
 @pytest.fixture(scope="module")
 def adult_run(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished three-trial TPE run on the shipped Adult card."""
+    """A finished three-trial TPE run on the shipped Adult card (no ensemble: tests/cli/test_ensemble_cli.py)."""
     out = tmp_path_factory.mktemp("runs")
     result = run(repo / "examples" / "adult" / "card.yaml", planner="tpe", budget=3, out=out, limits=SMALL,
-                 experience=False, echo=lambda _: None)
+                 experience=False, ensemble=False, echo=lambda _: None)
     assert result.best_config is not None
     return result.folder
 
