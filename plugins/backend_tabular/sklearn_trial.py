@@ -23,6 +23,7 @@ from automl_gpt.training import LogRecord, TrainingLog, TrainingRequest, TrialRe
 from automl_gpt_backend_tabular import data, rows
 from automl_gpt_backend_tabular.features import Preprocessor
 from automl_gpt_backend_tabular.trainer import OBJECTIVE_METRIC, checked_config, score, threads
+from automl_gpt_backend_tabular.valid_predictions import ValidPredictions, rows_source
 
 Curves = dict[tuple[str, str], list[float]]
 
@@ -122,6 +123,8 @@ class SklearnTrial:
         steps = int(np.argmin(curves[("valid", self.objective)])) + 1
         truth = np.concatenate([s.valid.target[s.valid_rows] for s in splits])
         predicted = np.concatenate([self.learner.predict_at(f[-1].model, f[3], steps, self.n_classes) for f in fits])
+        kept = ValidPredictions.from_folds(rows_source(self.card, self.config),  # kept for ensembles
+                                           [s.valid_rows for s in splits], [truth], [predicted])
         metrics = {f"valid/{k}": v for k, v in score(self.task, truth, predicted, self.n_classes).items()}
         metrics[f"train/{self.objective}"] = curves[("train", self.objective)][steps - 1]
         refit = self.card.test is not None or self.config["validation"] == "kfold"
@@ -136,6 +139,7 @@ class SklearnTrial:
             tested = score(self.task, test.target, predicted, self.n_classes)
             metrics.update({f"test/{k}": v for k, v in tested.items()})
         artifacts = self._save(model, preprocessor, steps, refit, metrics)
+        artifacts["valid_predictions"] = str(kept.save(self.workdir))
         return TrialResult(TrialState.COMPLETE, metrics=metrics, log=self.log, artifacts=artifacts)
 
     def _max_steps(self) -> int | None:

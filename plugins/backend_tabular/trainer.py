@@ -36,7 +36,7 @@ from automl_gpt.search_space import CategoricalParam, SearchSpace
 from automl_gpt.training import LogRecord, TrainingLog, TrainingRequest, TrialResult, TrialState
 from automl_gpt_backend_tabular import data, rows
 from automl_gpt_backend_tabular.features import Preprocessor
-from automl_gpt_backend_tabular.valid_predictions import TRAINING_ROWS, VALID_FILE, ValidPredictions
+from automl_gpt_backend_tabular.valid_predictions import ValidPredictions, rows_source
 
 # XGBoost's per-round metrics (AUC only at the end: per round it costs as much as the boosting itself).
 # Streamed as logloss / accuracy (1 - error) / rmse / mae.
@@ -265,9 +265,8 @@ class _Trial:
         for booster, fold in zip(boosters, folds, strict=True):
             predictions.append(booster.predict(fold.valid, iteration_range=(0, n_rounds)))
             truth.append(fold.valid.get_label())
-        own_file = self.card.valid is not None and self.config["validation"] != "kfold"
         self.valid_predictions = ValidPredictions.from_folds(  # kept for ensembles
-            VALID_FILE if own_file else TRAINING_ROWS, [f.valid_rows for f in folds], truth, predictions)
+            rows_source(self.card, self.config), [f.valid_rows for f in folds], truth, predictions)
         return {
             f"valid/{k}": v
             for k, v in score(self.task, np.concatenate(truth), np.concatenate(predictions), self.n_classes).items()

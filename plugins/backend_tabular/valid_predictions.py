@@ -13,12 +13,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from automl_gpt.cards import DataCard
 from automl_gpt.errors import DamagedFileError
 
 FILE_NAME = "valid_predictions.npz"
 VALID_FILE, TRAINING_ROWS = "valid file", "training rows"
+
+
+def rows_source(card: DataCard, config: dict[str, Any]) -> str:
+    """Where a trial's validation rows come from: the card's valid file (holdout with one), else training rows."""
+    return VALID_FILE if card.valid is not None and config["validation"] != "kfold" else TRAINING_ROWS
 
 
 @dataclass

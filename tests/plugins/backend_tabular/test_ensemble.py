@@ -145,3 +145,23 @@ def test_trials_without_validation_predictions_are_a_clear_error(churn: dict[str
               for t in churn["trials"]]
     with pytest.raises(UsageError, match="kept its validation predictions"):
         build(churn, tmp_path / "ensemble", trials=trials)
+
+
+def test_trials_of_other_learners_join_the_ensemble_and_are_served(churn: dict[str, Any], tmp_path: Path) -> None:
+    backend, card = churn["backend"], churn["card"]
+    others = []
+    for number, name in ((50, "hist_gradient_boosting"), (51, "linear")):
+        model_card = next(c for c in backend.model_cards() if c.name == name and "binary" in c.tasks)
+        result, _ = train(backend, card, model_card, tmp_path / name, config=model_card.defaults(), limits=LIMITS)
+        assert result.state == TrialState.COMPLETE, result.error
+        kept = ValidPredictions.load(Path(result.artifacts["valid_predictions"]))
+        assert kept.key == ValidPredictions.load(Path(churn["trials"][0].result.artifacts["valid_predictions"])).key
+        others.append(PastTrial(number, {}, result))
+    ensemble = build(churn, tmp_path / "ensemble", trials=churn["trials"] + others)
+    assert ensemble.candidates == len(CONFIGS) + 2
+    assert ensemble.metrics["valid/logloss"] <= ensemble.best_metrics["valid/logloss"]
+    predictor = backend.load_model(ensemble.model_path)
+    predictions = predictor.predict_file(card.split_path("test"), tmp_path / "out.csv")
+    proba = pd.read_csv(predictions.path)["proba_1"].to_numpy()
+    truth = data.load_split(card, "test", predictor.labels).target
+    assert score("binary", truth, proba, 2)["logloss"] == pytest.approx(ensemble.metrics["test/logloss"], rel=1e-5)
