@@ -13,6 +13,10 @@ any other      a planner from the ``plan_trials`` hook (e.g. ``--planners transf
                exactly like ``random`` and ``tpe`` by :func:`planner_search`. ``llm`` and ``transfer`` get what
                ``automl-gpt run`` gives them: the 15 most similar datasets of the shipped knowledge base (which
                never held Adult), unless ``--no-experience``.
+``P+ensemble`` (``--ensemble``) planner P's first B trials combined as ``automl-gpt run`` combines a run's trials:
+               the tabular backend's greedy ensemble selection on their 20% validation predictions, then every
+               member refitted on all of ``adult.data`` (as the single best is) and their test probabilities
+               averaged with the selected weights.
 
 Each planner/seed searches once up to the largest budget and every budget reads its prefix (wall time = the prefix's
 time + the final refit). For ``random``, ``tpe`` and ``transfer`` the first B trials are exactly a B-trial run; the
@@ -178,6 +182,7 @@ def planner_search(
         trials.append(
             {
                 "config": candidate.config,
+                "artifacts": result.artifacts,
                 "valid_logloss": value if ok else None,
                 "state": result.state.value,
                 "error": result.error,
@@ -253,6 +258,66 @@ def rows_from_search(
                 search_s + refit_s,
                 min(budget, len(trials)),
                 best["config"],
+            )
+        )
+    return rows
+
+
+def ensemble_rows(
+    method: str, trials: list[dict[str, Any]], budgets: list[int], env: dict[str, Any], seed: int, workdir: Path
+) -> list[Row]:
+    """One ``<method>+ensemble`` row per budget: selection on the first B trials' validation predictions only,
+    members refitted on all of adult.data (each once per seed), test probabilities averaged with the weights."""
+    import numpy as np
+    from automl_gpt.ensemble import EnsembleRequest
+    from automl_gpt.planning import PastTrial
+    from automl_gpt.training import TrialResult, TrialState
+    from automl_gpt_backend_tabular import data
+    from automl_gpt_backend_tabular import ensemble as tabular_ensemble
+    from automl_gpt_backend_tabular.saved_model import SavedModel
+    from automl_gpt_backend_tabular.trainer import score
+
+    objective = env["backend"].objective(env["tune_card"])
+    refits: dict[int, tuple[Any, float]] = {}  # trial number -> (refitted model, refit seconds)
+    test = None
+    rows = []
+    for budget in budgets:
+        library = [
+            PastTrial(n, t["config"], TrialResult(TrialState.COMPLETE, metrics={objective.key: t["valid_logloss"]},
+                                                  artifacts=t["artifacts"]))
+            for n, t in enumerate(trials[:budget]) if t["valid_logloss"] is not None
+        ]
+        if not library:
+            continue
+        folder = workdir / f"{method}-s{seed}-b{budget}-ensemble"
+        folder.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        built = tabular_ensemble.build(EnsembleRequest(env["tune_card"], objective, library, folder))
+        selection_s = time.monotonic() - started
+        for number in built.weights:
+            if number not in refits:
+                refit_dir = workdir / f"{method}-s{seed}-refit-{number:03d}"
+                _, seconds = refit_and_test(env, trials[number]["config"], seed=seed, workdir=refit_dir)
+                refits[number] = (SavedModel.load(refit_dir), seconds)
+        first = refits[next(iter(built.weights))][0]
+        if test is None:
+            test = data.load_split(env["card"], "test", first.labels)
+        combined = sum(w * refits[n][0].predict(test.features).astype("float64") for n, w in built.weights.items())
+        tested = score("binary", test.target, np.asarray(combined), 2)
+        search_s = trials[min(budget, len(trials)) - 1]["elapsed_s"]
+        refit_s = sum(refits[n][1] for n in built.weights)
+        rows.append(
+            Row(
+                f"{method}+ensemble",
+                budget,
+                seed,
+                tested["accuracy"],
+                tested["logloss"],
+                built.metrics[objective.key],
+                search_s + selection_s + refit_s,
+                min(budget, len(trials)),
+                {"weights": {str(n): w for n, w in built.weights.items()}, "best_trial": built.best_trial,
+                 "best_valid_logloss": built.best_metrics[objective.key]},
             )
         )
     return rows
@@ -395,7 +460,7 @@ def thread_check(timeout_s: float) -> list[dict[str, Any]]:
 
 def table(rows: list[Row]) -> str:
     """Mean (and sd over seeds) of test accuracy, test log-loss and wall time per method and budget."""
-    order = {"defaults": 0, "random": 1, "tpe": 2, "flaml": 3}
+    order = {"defaults": 0, "random": 1, "tpe": 2, "flaml": 3}  # "<planner>+ensemble" right after its planner
     groups: dict[tuple[str, int], list[Row]] = {}
     for row in rows:
         groups.setdefault((row.method, row.budget), []).append(row)
@@ -403,7 +468,9 @@ def table(rows: list[Row]) -> str:
         "| method | trials | seeds | test accuracy % | test log-loss | valid log-loss | wall s |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for (method, budget), group in sorted(groups.items(), key=lambda kv: (kv[0][1], order.get(kv[0][0], 9), kv[0][0])):
+    for (method, budget), group in sorted(
+        groups.items(), key=lambda kv: (kv[0][1], order.get(kv[0][0].split("+")[0], 9), kv[0][0])
+    ):
         acc = [100 * r.test_accuracy for r in group]
         loss = [r.test_logloss for r in group]
         valid = [r.valid_logloss for r in group if r.valid_logloss is not None]
@@ -453,6 +520,11 @@ def main(argv: list[str] | None = None) -> None:
         help="smoke run, not a comparison: budget 3, seed 0, our rows on 5,000 training rows (FLAML on all)",
     )
     parser.add_argument("--no-thread-check", action="store_true", help="skip the nthread / OMP_WAIT_POLICY timing")
+    parser.add_argument(
+        "--ensemble",
+        action="store_true",
+        help="add a '<planner>+ensemble' row per searched planner and budget (greedy selection, members refitted)",
+    )
     parser.add_argument("--out", default=str(REPO / "runs" / "benchmarks" / "adult"), help="folder for trials+JSON")
     parser.add_argument(
         "--table-from",
@@ -494,6 +566,7 @@ def main(argv: list[str] | None = None) -> None:
     for seed in seeds:
         tpe_wall: dict[int, float] = {}
         for method in methods:
+            first_row = len(rows)
             if method == "defaults":
                 metrics, wall = refit_and_test(
                     env, env["model_card"].defaults(), seed=seed, workdir=out / f"defaults-s{seed}"
@@ -533,10 +606,13 @@ def main(argv: list[str] | None = None) -> None:
                 rows.extend(new)
                 if method == "tpe":
                     tpe_wall = {r.budget: r.wall_s for r in new}
-            for row in rows[-len(budgets) :]:
-                if row.seed == seed and row.method == method:
+                if args.ensemble:
+                    rows.extend(ensemble_rows(method, trials, budgets, env, seed, out))
+            for row in rows[first_row:]:
+                if row.seed == seed:
                     print(
-                        f"  seed {seed} {method:>8} budget {row.budget:>3}: test acc {100 * row.test_accuracy:.2f}% "
+                        f"  seed {seed} {row.method:>8} budget {row.budget:>3}: "
+                        f"test acc {100 * row.test_accuracy:.2f}% "
                         f"log-loss {row.test_logloss:.4f} (valid {row.valid_logloss or math.nan:.4f}) "
                         f"{row.wall_s:.0f} s",
                         flush=True,
