@@ -28,7 +28,8 @@ class TransformersQABackend(Backend):
     requirements = REQUIREMENTS
 
     def model_cards(self) -> list[ModelCard]:
-        """The shipped cards; the first, ``minilm-l6-qa``, trains offline on a CPU."""
+        """The shipped cards; the first, ``distilbert-squad-qa``, starts from a reader fine-tuned on SQuAD (offline,
+        the packaged MiniLM of ``minilm-l6-qa`` stands in)."""
         from automl_gpt_backend_nlp.cards import shipped_model_cards
 
         return list(shipped_model_cards())

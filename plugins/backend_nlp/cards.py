@@ -15,7 +15,7 @@ from automl_gpt.cards import ModelCard, card_from_mapping, read_card_file
 from automl_gpt_backend_nlp.backend import BACKEND_NAME
 
 MODEL_CARDS = Path(__file__).parent / "model_cards"
-DEFAULT_CARD = "minilm-l6-qa.yaml"
+DEFAULT_CARD = "distilbert-squad-qa.yaml"
 # Front-matter keys of Hugging Face model cards (huggingface_hub's ModelCardData) that are not ours.
 HF_METADATA = frozenset(
     {
@@ -46,7 +46,7 @@ HF_METADATA = frozenset(
 
 @cache
 def shipped_model_cards() -> tuple[ModelCard, ...]:
-    """The cards in ``model_cards/`` (YAML and Markdown), the offline default first."""
+    """The cards in ``model_cards/`` (YAML and Markdown), the default (a reader already fine-tuned on SQuAD) first."""
     paths = sorted(MODEL_CARDS.glob("*.yaml")) + sorted(MODEL_CARDS.glob("*.md"))
     paths.sort(key=lambda p: p.name != DEFAULT_CARD)
     cards = []

@@ -9,11 +9,13 @@ Imported only when a trial runs (it imports torch and transformers). Policy, in 
    (:mod:`.features`), padded per batch.
 3. Steps: ``num_epochs`` passes over the shuffled training windows in batches of ``batch_size``, capped at
    ``limits['max_steps']``; as with the transformers Trainer's ``max_steps``, the learning-rate schedule spans the
-   steps actually run. AdamW (no decay on biases and LayerNorm weights), gradient clipping at
+   steps actually run. ``num_epochs`` 0 takes no step: the reader is scored as it is (a zero-training baseline of
+   a reader already fine-tuned for QA). Without a GPU, :data:`CPU_LIMITS` fill in the limits the run did not set. AdamW (no decay on biases and LayerNorm weights), gradient clipping at
    ``options.max_grad_norm``, the schedule from ``transformers.get_scheduler``.
 4. Log: ``train/loss`` after every optimizer step; ``valid`` ``exact_match``, ``f1`` (official SQuAD v1.1, in
    percent) and ``loss`` at ``options.evaluations`` (or ``limits['evaluations']``) evenly spaced steps, the last
-   after the final step. When ``request.report`` returns True the trial stops at once and is ``PRUNED``.
+   after the final step. When ``request.report`` returns True the trial stops at once and is ``PRUNED``. Progress
+   lines (step k/N, loss, ETA) and which reader loaded go to ``request.echo``; library warnings to ``train.log``.
 5. Saved in the trial folder: ``model/`` (model and tokenizer, ``save_pretrained``), ``config.json`` (the exact
    configuration, sizes, device, versions), ``metrics.json`` and ``predictions.json`` (validation answers by id,
    the official evaluation script's input format).
@@ -39,6 +41,7 @@ from typing import Any
 
 from automl_gpt.cards import ModelCard
 from automl_gpt.errors import AutomlGptError, TrainingError
+from automl_gpt.progress import StepProgress, warnings_to_file
 from automl_gpt.search_space import CategoricalParam, SearchSpace
 from automl_gpt.training import LogRecord, Split, TrainingLog, TrainingRequest, TrialResult, TrialState
 from automl_gpt_backend_nlp import features, squad
@@ -67,6 +70,9 @@ FIXED_DEFAULTS: dict[str, Any] = {
     "weight_decay": 0.0,
     "lr_scheduler": "linear",
 }
+# Caps for trials on a CPU where the run set none: the bundled SQuAD slice then runs 2 trials in minutes.
+CPU_LIMITS: dict[str, int] = {"max_steps": 15, "evaluations": 2, "max_train_examples": 1000, "max_eval_examples": 200}
+TRIAL_LOG = "train.log"  # library warnings raised while the trial runs, kept off the terminal
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
 
 
@@ -156,15 +162,21 @@ class _Trial:
     # -- the trial ----------------------------------------------------------------------------------------------
 
     def run(self) -> TrialResult:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with warnings_to_file(self.workdir / TRIAL_LOG):
+            return self._run()
+
+    def _run(self) -> TrialResult:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # effective when torch's OpenMP is not yet loaded
         import torch
         from transformers import set_seed
 
-        train, valid, test = self._examples()
         self.device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self._cap_for_cpu()
+        train, valid, test = self._examples()
         with _torch_threads(torch, self._threads()):
             set_seed(self.request.seed)
-            model, tokenizer, source = load_backbone(self.model_card)
+            model, tokenizer, source = load_backbone(self.model_card, self.request.echo)
             self.model = model.to(self.device)
             self.tokenizer = tokenizer
             train_windows = self._windows(train)
@@ -173,7 +185,8 @@ class _Trial:
             if pruned:
                 return TrialResult(TrialState.PRUNED, metrics=self._last_valid_metrics(), log=self.log)
             metrics = self._last_valid_metrics()
-            metrics["train/loss"] = self._recent_train_loss()
+            if self.total_steps:
+                metrics["train/loss"] = self._recent_train_loss()
             if test is not None:
                 scores, _, loss = self._evaluate(torch, test, self._windows(test))
                 metrics.update({"test/exact_match": scores["exact_match"], "test/f1": scores["f1"], "test/loss": loss})
@@ -242,8 +255,11 @@ class _Trial:
             num_warmup_steps=math.ceil(float(self.config["warmup_ratio"]) * self.total_steps),
             num_training_steps=self.total_steps,
         )
+        if self.total_steps == 0:  # num_epochs 0: the reader as it is (a zero-training baseline)
+            return self._validate(torch, 0, valid, valid_windows)
         evaluations = int(self.limits.get("evaluations") or self.options["evaluations"])
         eval_at = evaluation_steps(self.total_steps, evaluations)
+        progress = StepProgress(self.request.echo, self.total_steps)
         generator = torch.Generator().manual_seed(self.request.seed)
         max_norm = float(self.options["max_grad_norm"])
         step = 0
@@ -268,6 +284,7 @@ class _Trial:
                     raise TrainingError(f"training diverged: the loss is {value} at step {step} (lower learning_rate)")
                 if self._report(step, "train", "loss", value):
                     return True
+                progress.update(step, value)
                 if step in eval_at and self._validate(torch, step, valid, valid_windows):
                     return True
         return False
@@ -389,6 +406,19 @@ class _Trial:
         }
 
     # -- settings -------------------------------------------------------------------------------------------------
+
+    def _cap_for_cpu(self) -> None:
+        """Without a GPU, fill in :data:`CPU_LIMITS` the run did not set, and say so (once per run)."""
+        if self.device != "cpu":
+            return
+        added = {name: value for name, value in CPU_LIMITS.items() if name not in self.limits}
+        if added:
+            shown = ", ".join(f"{name}={value}" for name, value in added.items())
+            self.request.echo(
+                f"no GPU: trials capped at {shown} so a run takes minutes on a CPU "
+                "(--limit NAME=VALUE sets another cap; the card's full schedule is meant for a GPU)"
+            )
+            self.limits.update(added)
 
     def _limit(self, name: str) -> int | None:
         value = self.limits.get(name)

@@ -31,7 +31,7 @@ SPACE = {
 
 def test_shipped_cards_declare_the_typed_space() -> None:
     cards = TransformersQABackend().model_cards()
-    assert [c.name for c in cards] == ["minilm-l6-qa", "distilbert-base-uncased-qa"]
+    assert [c.name for c in cards] == ["distilbert-squad-qa", "minilm-l6-qa", "distilbert-base-uncased-qa"]
     for card in cards:
         space = card.space()
         assert set(space) == SPACE
@@ -40,12 +40,12 @@ def test_shipped_cards_declare_the_typed_space() -> None:
         assert isinstance(space["lr_scheduler"], CategoricalParam)
         assert isinstance(space["num_epochs"], IntParam)
         assert space.contains(card.defaults())
-    assert cards[0].options["backbone"] == DEFAULT_BACKBONE
-    assert Path(resolve_backbone(cards[0])).joinpath("config.json").exists()  # offline, from the package
+    assert cards[1].options["backbone"] == DEFAULT_BACKBONE
+    assert Path(resolve_backbone(cards[1])).joinpath("config.json").exists()  # offline, from the package
 
 
 def test_markdown_card_sets_hub_metadata_aside() -> None:
-    markdown = TransformersQABackend().model_cards()[1]
+    markdown = TransformersQABackend().model_cards()[2]
     assert markdown.source is not None and markdown.source.suffix == ".md"
     assert markdown.options["backbone"] == "distilbert-base-uncased"
     assert "license" not in markdown.model_dump()
