@@ -19,6 +19,7 @@ from typing import Any
 
 from automl_gpt.cards import DataCard, ModelCard, load_data_card
 from automl_gpt.errors import AutomlGptError, RunInterrupted, StorageError, UsageError
+from automl_gpt.model_choice import ModelChoice, choose, experience_by_member, is_choice_spec, resolve, trials_by_member
 from automl_gpt.planners import config_key
 from automl_gpt.planning import Candidate, Experience, PastTrial, Planner, PlanningContext
 from automl_gpt.plugins import get_plugin_manager
@@ -325,9 +326,10 @@ class Loop:
                 return bool(trial.should_prune())
             return False
 
+        model_card, config = resolve(self.experiment.model_card, dict(candidate.config))  # a choice's member
         request = TrainingRequest(
-            config=dict(candidate.config), data_card=self.experiment.data_card, model_card=self.experiment.model_card,
-            workdir=workdir, seed=(self.settings.seed + trial.number) % (SEED_MAX + 1), report=report,
+            config=config, data_card=self.experiment.data_card, model_card=model_card, workdir=workdir,
+            seed=(self.settings.seed + trial.number) % (SEED_MAX + 1), report=report,
             time_limit_s=timeout, limits=dict(self.settings.limits),
             echo=lambda text: self._trial_echo(trial.number, text),
         )
@@ -419,7 +421,9 @@ def load_experience(experiment: Experiment, echo: Echo) -> list[Experience]:
     from automl_gpt.experience import ExperienceStore
 
     try:
-        experience = ExperienceStore().find_similar(experiment.data_card, experiment.model_card)
+        store = ExperienceStore()
+        experience = experience_by_member(experiment.model_card,
+                                          lambda card: store.find_similar(experiment.data_card, card))
     except AutomlGptError as exc:
         echo(f"no experience used: {exc}")
         return []
@@ -438,12 +442,14 @@ def remember_run(experiment: Experiment, history: list[PastTrial], run_id: str, 
 
     objective = experiment.context.objective
     try:
-        ExperienceStore().add_run(
-            experiment.data_card, experiment.model_card.name,
-            [(t.config, t.result.value(objective), t.result.state.value) for t in history], objective,
-            logs=[t.result.log for t in history], run_id=run_id, metrics=[t.result.metrics for t in history],
-            embed=False,
-        )
+        choice = isinstance(experiment.model_card, ModelChoice)
+        for name, trials in trials_by_member(experiment.model_card, history):  # the card, or each chosen one
+            ExperienceStore().add_run(
+                experiment.data_card, name,
+                [(t.config, t.result.value(objective), t.result.state.value) for t in trials], objective,
+                logs=[t.result.log for t in trials], run_id=f"{run_id}-{name}" if choice else run_id,
+                metrics=[t.result.metrics for t in trials], embed=False,
+            )
     except AutomlGptError as exc:
         echo(f"the run was not added to the experience store: {exc}")
 
@@ -461,6 +467,8 @@ def _backend_for(card: DataCard) -> Backend:
 
 def _model_card(backend: Backend, card: DataCard, name: str | None) -> ModelCard:
     cards = [c for c in backend.model_cards() if card.task in c.tasks]
+    if is_choice_spec(name):  # auto, or a,b,c: the planner picks the architecture
+        return choose(cards, str(name), backend.name, card.task)
     if name is None:
         if not cards:
             raise UsageError(f"backend '{backend.name}' has no model card for task '{card.task}'")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from automl_gpt.errors import DamagedFileError
 from automl_gpt.files import write_text_atomic
+from automl_gpt.model_choice import compare_models
 from automl_gpt.planning import PastTrial
 from automl_gpt.run_store import trial_source
 from automl_gpt.training import Objective, TrialState
@@ -36,6 +37,7 @@ def write_report(folder: Path, store: RunStore, experiment: Experiment, settings
     summary = summarise(history, experiment.context.objective, settings, dict(store.study.user_attrs), sources,
                         store.retried(trials))
     summary["dataset"] = experiment.data_card.name
+    summary["models"] = compare_models(experiment.model_card, history, experiment.context.objective)
     kept = recorded_trials(folder)
     if kept is not None and kept > summary["trials"]["total"]:
         raise DamagedFileError(
@@ -172,6 +174,7 @@ def render_html(summary: dict[str, Any], history: list[PastTrial], objective: Ob
         _trials_line(summary),
         "<h2>Best configuration</h2>",
         _best_block(summary),
+        *(["<h2>Model cards compared</h2>", _models_block(summary, objective)] if summary.get("models") else []),
         *(["<h2>Ensemble of trials</h2>", _ensemble_block(summary, objective)] if summary.get("ensemble") else []),
         *(f"<h2>{_e(title)}</h2>{chart}" for title, chart in charts),
         "<h2>How good were the predictions?</h2>",
@@ -223,6 +226,15 @@ def _ensemble_block(summary: dict[str, Any], objective: Objective) -> str:
             f"{_e(objective.metric)}; weights: {_e(members)}. Model file <code>{_e(ensemble['model_path'])}</code>. "
             f"{verdict}</p><table><tr><th>metric</th><th>ensemble</th><th>best single trial "
             f"#{ensemble['best_trial']}</th></tr>{rows}</table>")
+
+
+def _models_block(summary: dict[str, Any], objective: Objective) -> str:
+    """The architecture comparison of a run over several model cards: trials and best trial per card."""
+    rows = "".join(f"<tr><td>{_e(name)}</td><td>{row['trials']}</td><td>{row['complete']}</td>"
+                   f"<td>{_fmt(row['best_value'])}</td><td>{'-' if row['best_trial'] is None else row['best_trial']}"
+                   "</td></tr>" for name, row in summary["models"].items())
+    return (f"<table><tr><th>model card</th><th>trials</th><th>complete</th><th>best valid "
+            f"{_e(objective.metric)}</th><th>best trial</th></tr>{rows}</table>")
 
 
 def _prediction_table(summary: dict[str, Any]) -> str:

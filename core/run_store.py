@@ -40,6 +40,7 @@ from typing import Any
 
 from automl_gpt.errors import DamagedFileError, StorageError, UsageError
 from automl_gpt.files import write_text_atomic
+from automl_gpt.model_choice import is_choice_spec, same_model_pruner
 from automl_gpt.planning import Candidate, PastTrial, Prediction
 from automl_gpt.search_space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from automl_gpt.training import Direction, TrainingLog, TrialResult, TrialState
@@ -282,6 +283,8 @@ class RunStore:
             optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10) if settings.prune
             else optuna.pruners.NopPruner()
         )
+        if settings.prune and is_choice_spec(settings.model):  # several model cards: prune like against like
+            pruner = same_model_pruner(pruner)
         with _readable_storage(self.url):
             self.storage = open_storage(self.url, settings.heartbeat_s)
             self.study = optuna.create_study(

@@ -18,6 +18,8 @@ from automl_gpt.training import Objective, TrialState
 
 if TYPE_CHECKING:
     from automl_gpt.cards import DataCard, ModelCard
+    from automl_gpt.model_choice import ModelChoice
+    from automl_gpt.search_space import SearchSpace
 
 MAX_FEEDBACK_TRIALS = 8
 MAX_EXPERIENCE = 3
@@ -72,15 +74,39 @@ def data_card_sentence(card: DataCard) -> str:
 
 
 def model_card_sentence(card: ModelCard, context: PlanningContext) -> str:
-    """'We adopt ...': the model card, with its typed search space by stage."""
-    text = f'We adopt the model "{card.name}"'
+    """'We adopt ...': the model card, with its typed search space by stage (every candidate card, each in this
+    format, when the run chooses among several)."""
+    from automl_gpt.model_choice import MODEL_PARAM, ModelChoice
+
+    if isinstance(card, ModelChoice):
+        names = ", ".join(f'"{m.name}"' for m in card.members)
+        lines = [f"We adopt one of {len(card.members)} candidate models ({names}): each plan names the one it "
+                 f'adopts as "{MODEL_PARAM}" and sets that model\'s parameters, under the names below.']
+        lines.extend(_adopt_sentence(member, _member_space(card, member), lead="Candidate model")
+                     for member in card.members)
+        return "\n".join(lines)
+    return _adopt_sentence(card, context.space)
+
+
+def _member_space(choice: ModelChoice, member: ModelCard) -> SearchSpace:
+    """One candidate's own parameters (descriptions and conditions) under the names the choice gives them."""
+    from automl_gpt.search_space import SearchSpace
+
+    return SearchSpace({
+        choice.union_name(member.name, name): param.model_copy(update={"condition": {
+            choice.union_name(member.name, other): values for other, values in param.condition.items()}})
+        for name, param in member.search_space.items()})
+
+
+def _adopt_sentence(card: ModelCard, space: SearchSpace, lead: str = "We adopt the model") -> str:
+    text = f'{lead} "{card.name}"'
     if card.architecture:
         text += f" ({card.architecture})"
     text += f", trained by the {card.backend} backend."
     if card.description:
         text += f" {card.description.strip()}"
     lines = [text, "Its search space, by stage:"]
-    lines.extend(f"- {line}" for line in context.space.describe().splitlines())
+    lines.extend(f"- {line}" for line in space.describe().splitlines())
     return "\n".join(lines)
 
 

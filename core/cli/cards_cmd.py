@@ -93,7 +93,8 @@ def show(card: Path, as_json: bool) -> None:
 @click.command()
 @click.argument("card", type=click.Path(path_type=Path))
 @click.option(
-    "--model", "model_name", required=True, help="Model card name from a backend (e.g. xgboost), or a model card file."
+    "--model", "model_name", required=True,
+    help="Model card name from a backend (e.g. xgboost), a model card file, or several: auto, or a,b,c.",
 )
 @click.option(
     "--n",
@@ -135,13 +136,20 @@ def prompt(card: Path, model_name: str, n_candidates: int, constraint_items: tup
 
 
 def resolve_model_card(name: str, data_card: DataCard) -> ModelCard:
-    """A model card file, or the model card called ``name`` (or the first of backend ``name``) for the task."""
+    """A model card file, or the model card called ``name`` (or the first of backend ``name``) for the task; ``auto``
+    or ``a,b,c``: the choice among several cards of one backend (:mod:`automl_gpt.model_choice`)."""
+    from automl_gpt.model_choice import choose, is_choice_spec
+
     path = Path(name)
     if path.suffix.lower() in MODEL_CARD_SUFFIXES or path.is_dir():
         return load_model_card(path)
     offered: list[ModelCard] = []
     for backend in get_plugin_manager().backends().values():
         offered.extend(c for c in backend.model_cards() if data_card.task in c.tasks)
+    if is_choice_spec(name):
+        names = {n.strip() for n in name.split(",")}
+        first = next((c.backend for c in offered if c.name in names), offered[0].backend if offered else "none")
+        return choose([c for c in offered if c.backend == first], name, first, data_card.task)
     for card in offered:
         if card.name == name:
             return card

@@ -61,7 +61,8 @@ def _logging() -> None:
 @click.option("--llm", "llm_spec", default="local", show_default=True,
               help="LLM provider[:model], e.g. local, local:/path/model.gguf, openai:gpt-4o-mini.")
 @click.option("--backend", default=None, help="Backend name (default: the first that supports the card's task).")
-@click.option("--model", default=None, help="Model card name or file (default: the backend's first).")
+@click.option("--model", default=None, help="Model card name or file (default: the backend's first); auto, or "
+              "a,b,c: the planner chooses the model card too (a 'model' parameter).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
 @click.option("--batch-size", type=int, default=2, show_default=True, help="Candidates per planning round.")

@@ -116,7 +116,7 @@ def _task_variants(name: str) -> list[ModelCard]:
         variant = dict(data, tasks=tasks)
         variant["search_space"] = {k: v for k, v in data["search_space"].items() if k not in left_out}
         if left_out:
-            applies = "; ".join(f"{p}: {', '.join(only[p])}" for p in left_out)
-            variant["description"] = f"{data['description']} ({', '.join(left_out)} left out; they apply to {applies})"
+            applies = "; ".join(f"{p} applies to {'/'.join(only[p])} tasks only" for p in left_out)
+            variant["description"] = f"{data['description']} ({', '.join(left_out)} left out: {applies})"
         cards.append(card_from_mapping(ModelCard, variant, path))
     return cards

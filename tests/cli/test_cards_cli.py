@@ -174,9 +174,13 @@ def test_prompt_options_and_errors(repo: Path, tmp_path: Path) -> None:
     )
     unknown = one_line_error(cli("prompt", card, "--model", "xgbost"))
     assert (
-        unknown == "error: --model 'xgbost': no model card of that name for task 'binary' (known: xgboost; "
-        "or pass a model card file)"
+        unknown == "error: --model 'xgbost': no model card of that name for task 'binary' (known: "
+        "hist_gradient_boosting, linear, xgboost; or pass a model card file)"
     )
+    several = cli("prompt", card, "--model", "auto", "--n", "1")
+    assert several.returncode == 0, several.stderr
+    assert 'We adopt one of 3 candidate models ("xgboost", "hist_gradient_boosting", "linear")' in several.stdout
+    assert 'Candidate model "linear"' in several.stdout and "- [model] model: one of" not in several.stdout
     model = tmp_path / "m.yaml"
     model.write_text("name: m\nbackend: nowhere\ntasks: [binary]\n")
     assert "names backend 'nowhere', which no installed plugin provides" in one_line_error(
