@@ -76,7 +76,8 @@ class _AutoML(BaseEstimator):
         if result.model_path is None:
             raise TrainingError(f"no trial completed, so there is no model (see {result.folder / 'report.html'})")
         backend = get_plugin_manager().backend(str(result.summary["backend"]))
-        model = backend.load_model(Path(result.model_path))
+        ensemble = result.summary.get("ensemble") or {}  # served as 'automl-gpt predict' serves it
+        model = backend.load_model(Path(ensemble["model_path"] if ensemble.get("served") else result.model_path))
         if not isinstance(model, TablePredictor):
             raise TrainingError(f"backend '{backend.name}' does not predict tables in memory")
         self.model_ = model
@@ -111,7 +112,8 @@ class _AutoML(BaseEstimator):
 
 
 class AutoMLClassifier(ClassifierMixin, _AutoML):
-    """Tunes a classifier on ``fit(X, y)`` with the automl-gpt loop; predicts with the best trial's model.
+    """Tunes a classifier on ``fit(X, y)`` with the automl-gpt loop; predicts with the model ``automl-gpt predict``
+    serves: the run's ensemble of trials when it beat the best trial on validation, else the best trial's model.
 
     Parameters: ``budget`` (trials), ``planner`` (``tpe``, ``llm``, ``transfer``, ``random``, ``default``), ``llm``
     (provider for the ``llm`` planner), ``time_budget_s``, ``seed``, ``output_dir`` (where the data and run

@@ -62,10 +62,10 @@ def build(request: EnsembleRequest) -> Ensemble:
     loss = objective_loss(task, truth)
     selection = greedy_selection([c.kept.predictions for c in same], lambda p: sign * loss(p), request.rounds)
     members = [(c, w) for c, w in zip(same, selection.weights, strict=True) if w > 0]
-    combined = sum(w * c.kept.predictions.astype("float64") for c, w in members)
+    combined = _normalised(sum(w * c.kept.predictions.astype("float64") for c, w in members))
     n_classes = _n_classes(best.kept.predictions)
-    metrics = _prefixed("valid", score(task, truth, np.asarray(combined), n_classes))
-    best_metrics = _prefixed("valid", score(task, truth, best.kept.predictions.astype("float64"), n_classes))
+    metrics = _prefixed("valid", score(task, truth, combined, n_classes))
+    best_metrics = _prefixed("valid", score(task, truth, _normalised(best.kept.predictions), n_classes))
     if request.data_card.test is not None:
         metrics.update(_prefixed("test", test_scores(request, members, n_classes)))
         best_metrics.update({k: v for k, v in best.trial.result.metrics.items() if k.startswith("test/")})
@@ -92,8 +92,8 @@ def test_scores(request: EnsembleRequest, members: list[tuple[Candidate, float]]
     """The ensemble's scores on the card's test file: one weighted pass of the members' saved models."""
     saved = [(SavedModel.load(c.folder), w) for c, w in members]
     test = data.load_split(request.data_card, "test", saved[0][0].labels)
-    combined = sum(w * model.predict(test.features).astype("float64") for model, w in saved)
-    return score(request.data_card.task, test.target, np.asarray(combined), n_classes)
+    combined = _normalised(sum(w * model.predict(test.features).astype("float64") for model, w in saved))
+    return score(request.data_card.task, test.target, combined, n_classes)
 
 
 def read(path: Path) -> dict[str, Any] | None:
@@ -119,6 +119,13 @@ def _candidates(trials: list[PastTrial]) -> list[Candidate]:
         if path and Path(path).exists() and "model" in trial.result.artifacts:
             found.append(Candidate(trial, ValidPredictions.load(Path(path))))
     return found
+
+
+def _normalised(predictions: Any) -> np.ndarray:
+    """float64 predictions; class probabilities (one column per class) rescaled to sum to 1 exactly, as float32
+    storage leaves them off by ~1e-7, which scikit-learn's log-loss warns about at float64 precision."""
+    values = np.asarray(predictions, dtype="float64")
+    return values / values.sum(axis=1, keepdims=True) if values.ndim == 2 else values
 
 
 def _n_classes(predictions: np.ndarray) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -65,3 +66,13 @@ def test_parameters_round_trip() -> None:
     assert model.get_params()["planner"] == "random"
     copy = clone(model).set_params(budget=7)
     assert copy.get_params()["budget"] == 7 and copy.get_params()["seed"] == 3 and model.budget == 5
+
+
+def test_predicts_with_the_model_automl_gpt_predict_serves(tmp_path: Path) -> None:
+    X, y = load_diabetes(return_X_y=True)
+    model = automl_gpt.AutoMLRegressor(budget=4, output_dir=tmp_path, limits={"max_rounds": 60, "threads": 1})
+    model.fit(X[:300], y[:300])
+    ensemble = json.loads((model.run_dir_ / "summary.json").read_text())["ensemble"]
+    served = "ensemble.json" if ensemble["served"] else "model.json"
+    assert model.model_.model_path.name == served
+    assert model.predict(X[300:]).shape == (142,)

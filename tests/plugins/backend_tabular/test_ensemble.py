@@ -3,6 +3,7 @@ trial on validation, the test split never read by selection, and the saved ensem
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from automl_gpt_backend_tabular.backend import XGBoostBackend
 from automl_gpt_backend_tabular.trainer import score
 from automl_gpt_backend_tabular.valid_predictions import ValidPredictions
 
-from .conftest import model_card_for
+from .conftest import model_card_for, pmlb_card
 
 pytestmark = pytest.mark.slow
 
@@ -165,3 +166,19 @@ def test_trials_of_other_learners_join_the_ensemble_and_are_served(churn: dict[s
     proba = pd.read_csv(predictions.path)["proba_1"].to_numpy()
     truth = data.load_split(card, "test", predictor.labels).target
     assert score("binary", truth, proba, 2)["logloss"] == pytest.approx(ensemble.metrics["test/logloss"], rel=1e-5)
+
+
+def test_multiclass_ensemble_without_a_test_file(shared_data: Path, tmp_path: Path) -> None:
+    backend = XGBoostBackend()
+    card = pmlb_card(shared_data, "segmentation")
+    trials = run_trials(backend, card, tmp_path / "trials", CONFIGS[:3])
+    (tmp_path / "ensemble").mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. scikit-learn's "y_prob values do not sum to one"
+        ensemble = backend.build_ensemble(EnsembleRequest(card, backend.objective(card), trials, tmp_path / "ensemble"))
+    assert ensemble.metrics["valid/logloss"] <= ensemble.best_metrics["valid/logloss"]
+    assert not any(k.startswith("test/") for k in ensemble.metrics)
+    rows = data.read_split(card, "train").head(30)
+    predictions, _ = backend.load_model(ensemble.model_path).predict_table(rows)
+    proba = predictions.filter(like="proba_").to_numpy()
+    assert proba.shape == (30, 7) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-6)
