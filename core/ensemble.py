@@ -162,10 +162,12 @@ def ensemble_run(folder: Path, store: RunStore, experiment: Experiment, *, round
     target = folder / ENSEMBLE_FOLDER
     target.mkdir(parents=True, exist_ok=True)
     request = EnsembleRequest(experiment.data_card, objective, complete, target, rounds)
-    ensemble = experiment.backend.build_ensemble(request)
-    if ensemble is None:
-        if not any(target.iterdir()):
+    try:
+        ensemble = experiment.backend.build_ensemble(request)
+    finally:
+        if not any(target.iterdir()):  # nothing built: leave no empty folder behind
             target.rmdir()
+    if ensemble is None:
         return None
     record = ensemble.to_dict(objective)
     store.study.set_user_attr(ENSEMBLE_ATTR, record)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from automl_gpt.ensemble import Ensemble, describe, greedy_selection
+from automl_gpt import hookimpl
+from automl_gpt.ensemble import Ensemble, EnsembleRequest, describe, greedy_selection
+from automl_gpt.errors import UsageError
+from automl_gpt.loop import run
+from automl_gpt.testing import plugins_loaded
 from automl_gpt.training import Objective
+
+from . import loop_support
 
 
 def rmse(truth: np.ndarray):
@@ -78,3 +86,38 @@ def test_served_only_when_strictly_better_and_said_in_one_line() -> None:
     same = Ensemble(Path("e.json"), {3: 1.0}, {"valid/logloss": 0.28}, 3, {"valid/logloss": 0.28}, 5, [0.28])
     assert not same.beats(objective)
     assert "predict serves trial #3" in describe(same.to_dict(objective), objective)
+
+
+class BrokenEnsembles(loop_support.AnalyticBackend):
+    """Trains like the analytic backend; building its ensemble fails."""
+
+    name = "analytic-broken"
+
+    def build_ensemble(self, request: EnsembleRequest) -> Ensemble | None:
+        raise UsageError("nothing to combine")
+
+
+@hookimpl
+def _register_broken(register: Any) -> None:
+    register(BrokenEnsembles())
+
+
+def test_a_backend_that_builds_none_leaves_the_run_as_it_was(tmp_path: Path) -> None:
+    with plugins_loaded(loop_support):
+        lines: list[str] = []
+        result = run(loop_support.data_card(tmp_path), planner="random", budget=3, out=tmp_path / "runs",
+                     experience=False, echo=lines.append)
+    assert result.summary["ensemble"] is None
+    assert not any("ensemble" in line for line in lines)
+    assert not (result.folder / "ensemble").exists()
+
+
+def test_a_failing_ensemble_is_one_line_and_the_run_is_kept(tmp_path: Path) -> None:
+    plugin = types.SimpleNamespace(register_backends=_register_broken)
+    with plugins_loaded(loop_support, plugin):
+        lines: list[str] = []
+        result = run(loop_support.data_card(tmp_path), backend="analytic-broken", planner="random", budget=3,
+                     out=tmp_path / "runs", experience=False, echo=lines.append)
+    assert [line for line in lines if "ensemble" in line] == ["no ensemble built: nothing to combine"]
+    assert result.summary["best"] is not None and (result.folder / "report.html").exists()
+    assert result.summary["ensemble"] is None and not (result.folder / "ensemble").exists()
