@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from automl_gpt.cards import ModelCard
 from automl_gpt.errors import UsageError
-from automl_gpt.search_space import CategoricalParam
+from automl_gpt.search_space import CategoricalParam, SearchSpace
 from pydantic import Field
 
 if TYPE_CHECKING:
@@ -148,6 +148,14 @@ def resolve(card: ModelCard, config: dict[str, Any]) -> tuple[ModelCard, dict[st
         elif name != MODEL_PARAM and name in member.search_space and name not in hidden:
             resolved[name] = value
     return member, resolved
+
+
+def default_configs(card: ModelCard, space: SearchSpace) -> list[dict[str, Any]]:
+    """The defaults of every card a run searches, first card first (``[space.defaults()]`` for a single card):
+    each card's plain defaults are the baselines a choice run starts from."""
+    if not isinstance(card, ModelChoice):
+        return [space.defaults()]
+    return [space.repair(card.embed(member.name, member.defaults())).config for member in card.members]
 
 
 def member_of(config: dict[str, Any], card: ModelCard) -> str:

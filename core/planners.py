@@ -52,7 +52,8 @@ class RandomPlanner(Planner):
 
 
 class TPEPlanner(Planner):
-    """Optuna's TPE sampler, seeded with the default configuration as its first trial (the strong baseline).
+    """Optuna's TPE sampler, seeded with the default configuration as its first trial (the strong baseline; each
+    card's defaults, first card first, when the run chooses among several model cards).
 
     ``startup_trials`` random trials (Optuna's default is 10) come before TPE's model takes over; the default
     configuration counts as one of them.
@@ -80,7 +81,10 @@ class TPEPlanner(Planner):
         for past in context.history:
             self._add_finished(past.config, past.result)
         if seed_with_default and not context.history:
-            self._study.enqueue_trial(context.space.defaults())
+            from automl_gpt.model_choice import default_configs
+
+            for config in default_configs(context.model_card, context.space):  # every card's, in a choice run
+                self._study.enqueue_trial(config)
 
     def ask(self, n: int) -> list[Candidate]:
         candidates = []

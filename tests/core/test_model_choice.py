@@ -89,6 +89,20 @@ def test_every_sampled_configuration_resolves_to_a_valid_member_configuration(ch
     assert seen == {"trees", "boosting", "linear"}
 
 
+def test_tpe_starts_from_every_card_defaults(choice: ModelChoice) -> None:
+    from automl_gpt.planners import TPEPlanner
+
+    asked = TPEPlanner(context_for(choice)).ask(4)
+    assert [c.config for c in asked[:3]] == [
+        {"model": "trees", "encoding": "native", "depth": 6, "growth": "depth"},
+        {"model": "boosting", "encoding": "native", "boosting.depth": None, "rate": 0.1},
+        {"model": "linear", "linear.encoding": "onehot", "linear.growth": "l2"},
+    ]
+    single = PlanningContext(data_card=context_for(choice).data_card, model_card=TREES, space=TREES.space(),
+                             objective=Objective("logloss", "minimize"))
+    assert TPEPlanner(single).ask(1)[0].config == TREES.defaults()
+
+
 def test_single_card_paths_are_unchanged() -> None:
     assert choose(CARDS, "linear,", "tables", "binary") is LINEAR
     config = {"encoding": "onehot", "depth": 3}
