@@ -7,6 +7,7 @@ structured calls are constrained by the JSON schema (LLGuidance grammar, which b
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ _GRAMMARS: dict[str, str] = {}
 
 
 def _xllamacpp() -> Any:
+    # The engine's OpenMP threads spin while they wait unless told otherwise; next to training jobs (XGBoost's own
+    # OpenMP threads) on a few cores that spinning slows generation tenfold. Read once, when OpenMP loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import xllamacpp
     except ImportError as exc:  # the wheel links the system's OpenMP runtime
