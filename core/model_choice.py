@@ -16,7 +16,6 @@ never see the union.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import zip_longest
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -166,27 +165,44 @@ def member_of(config: dict[str, Any], card: ModelCard) -> str:
 
 
 def experience_by_member(card: ModelCard, find: Callable[[ModelCard], list[Experience]]) -> list[Experience]:
-    """Similar past datasets for every member of a choice (``find`` for one card), their configurations embedded
-    in the union; most similar first. ``find(card)`` alone for a single card."""
+    """Similar past datasets for the members of a choice (``find`` for one card), their configurations embedded in
+    the union; most similar first. ``find(card)`` alone for a single card.
+
+    The user's own runs count for the card they trained. The backend's shipped knowledge counts for the card it was
+    mined with only, its first (default) model card: adapting those configurations to another card would lend
+    that card scores it never earned.
+    """
     if not isinstance(card, ModelChoice):
         return find(card)
     from dataclasses import replace
 
+    knowledge = knowledge_card(card)
     found = [replace(e, configs=[card.embed(member.name, c) for c in e.configs],
                      description=f"{member.name}: {e.description}" if e.description else member.name)
-             for member in card.members for e in find(member)]
+             for member in card.members for e in find(member) if e.origin == "user" or member.name == knowledge]
     return sorted(found, key=lambda e: e.transfer_weight, reverse=True)
 
 
 def portfolio_by_member(card: ModelCard, find: Callable[[ModelCard], list[Candidate]]) -> list[Candidate]:
-    """The learned first configurations of every member (``find`` for one card), embedded in the union and
-    interleaved (each member's first, then each member's second...). ``find(card)`` alone for a single card."""
+    """The learned first configurations (``find`` for one card) of the card the backend's shipped knowledge
+    describes, embedded in the union (``find(card)`` for a single card)."""
     if not isinstance(card, ModelChoice):
         return find(card)
     from dataclasses import replace
 
-    columns = [[replace(c, config=card.embed(member.name, c.config)) for c in find(member)] for member in card.members]
-    return [c for row in zip_longest(*columns) for c in row if c is not None]
+    knowledge = knowledge_card(card)
+    return [replace(c, config=card.embed(m.name, c.config)) for m in card.members if m.name == knowledge
+            for c in find(m)]
+
+
+def knowledge_card(card: ModelChoice) -> str:
+    """The member a backend's shipped knowledge (knowledge base, performance matrix) describes: the backend's first
+    (default) model card, which is what its mining scripts train."""
+    from automl_gpt.plugins import get_plugin_manager
+
+    backend = get_plugin_manager().backends().get(card.backend)
+    first = str(backend.model_cards()[0].name) if backend is not None and backend.model_cards() else ""
+    return first if first in {m.name for m in card.members} else ""
 
 
 def trials_by_member(card: ModelCard, history: list[PastTrial]) -> list[tuple[str, list[PastTrial]]]:

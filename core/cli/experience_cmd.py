@@ -67,15 +67,18 @@ def show(name: str, top: int, as_json: bool, store: Path | None) -> None:
 @experience.command("similar")
 @click.argument("card", type=click.Path(path_type=Path))
 @click.option("--backend", default=None, help="Backend name (default: the first that supports the task).")
-@click.option("--model", default=None, help="Model card name or file (default: the backend's first).")
+@click.option("--model", default=None, help="Model card name or file (default: the backend's first); auto or a,b,c.")
 @click.option("-k", "k", type=int, default=3, show_default=True, help="How many similar datasets.")
 @STORE_OPTION
 def similar(card: Path, backend: str | None, model: str | None, k: int, store: Path | None) -> None:
     """The stored datasets most similar to a data card, with the configurations they would lend."""
     from automl_gpt.loop import prepare
+    from automl_gpt.model_choice import experience_by_member
 
     experiment = prepare(card, backend=backend, model=model)
-    found = ExperienceStore(store).find_similar(experiment.data_card, experiment.model_card, k=k)
+    experience = ExperienceStore(store)
+    found = experience_by_member(  # with --model auto / a,b: every card's, configurations named as the run names them
+        experiment.model_card, lambda one: experience.find_similar(experiment.data_card, one, k=k))[:k]
     if not found:
         click.echo("no similar datasets (empty store and no knowledge base for this backend)")
         return

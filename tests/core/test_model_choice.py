@@ -168,20 +168,28 @@ def test_transfer_adapts_a_configuration_found_with_another_card(choice: ModelCh
     assert moved == {"model": "boosting", "encoding": "onehot", "boosting.depth": None, "rate": 0.1}
 
 
-def test_experience_and_portfolio_come_from_every_member_embedded_in_the_union(choice: ModelChoice) -> None:
+def test_experience_and_portfolio_come_from_every_member_embedded_in_the_union(
+        choice: ModelChoice, monkeypatch: pytest.MonkeyPatch) -> None:
+    from automl_gpt import model_choice
+
+    monkeypatch.setattr(model_choice, "knowledge_card", lambda _: "trees")  # the backend's knowledge: trees only
+
     def find(member: ModelCard) -> list[Experience]:
-        return [Experience(f"data-{member.name}", 0.9 if member is LINEAR else 0.5, [member.defaults()])]
+        own = Experience(f"run-{member.name}", 0.9 if member is LINEAR else 0.5, [member.defaults()], origin="user")
+        shipped = Experience("kb-data", 0.7, [{"encoding": "onehot", "depth": 4}])  # store adapts it to any card
+        return [own, shipped]
 
     found = experience_by_member(choice, find)
-    assert found[0].dataset == "data-linear"
-    assert all(choice.space().contains(adapt_config(e.configs[0], choice.space())) for e in found)
+    assert [e.dataset for e in found] == ["run-linear", "kb-data", "run-trees", "run-boosting"]
     assert found[0].configs[0] == {"model": "linear", "linear.encoding": "onehot", "linear.growth": "l2"}
+    assert found[1].configs[0] == {"model": "trees", "encoding": "onehot", "depth": 4}  # lent to trees only
+    assert all(choice.space().contains(adapt_config(e.configs[0], choice.space())) for e in found)
 
     def portfolio(member: ModelCard) -> list[Candidate]:
-        return [Candidate(member.defaults(), source="portfolio"), Candidate(member.defaults(), source="portfolio")]
+        return [Candidate(member.defaults(), source="portfolio"), Candidate({"depth": 3}, source="portfolio")]
 
-    mixed = portfolio_by_member(choice, portfolio)
-    assert [c.config["model"] for c in mixed] == ["trees", "boosting", "linear"] * 2
+    assert [c.config for c in portfolio_by_member(choice, portfolio)] == [
+        {"model": "trees", "encoding": "native", "depth": 6, "growth": "depth"}, {"model": "trees", "depth": 3}]
     assert experience_by_member(TREES, find)[0].configs == [TREES.defaults()]
 
 
