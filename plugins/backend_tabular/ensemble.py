@@ -3,8 +3,9 @@
 
 Imported only when an ensemble is built or loaded. Rules:
 
-1. Candidates: the completed trials that kept ``valid_predictions.npz`` and were scored on the same validation
-   rows as the best single trial (k-fold trials on their out-of-fold rows, holdout trials on the holdout rows).
+1. Candidates: the completed trials that kept ``valid_predictions.npz`` with out-of-sample predictions on every
+   validation row of the best single trial: trials scored on the same rows, and k-fold trials (out-of-fold on all
+   training rows) restricted to a holdout best trial's rows. Selection and scores use those rows only.
 2. Selection: :func:`automl_gpt.ensemble.greedy_selection` minimising the objective (log-loss of the averaged
    probabilities, RMSE of the averaged values), best trial first, so ties go to better trials. Validation
    predictions only: the test split plays no part.
@@ -57,7 +58,7 @@ def build(request: EnsembleRequest) -> Ensemble:
         raise UsageError("no completed trial of this run kept its validation predictions (valid_predictions.npz; "
                          "runs made before ensembles existed kept none): run again to build an ensemble")
     best = library[0]
-    same = [c for c in library if c.kept.key == best.kept.key]
+    same = [Candidate(c.trial, kept) for c in library if (kept := c.kept.on_rows_of(best.kept)) is not None]
     task, truth = request.data_card.task, best.kept.truth
     loss = objective_loss(task, truth)
     selection = greedy_selection([c.kept.predictions for c in same], lambda p: sign * loss(p), request.rounds)

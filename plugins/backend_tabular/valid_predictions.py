@@ -5,12 +5,11 @@ training rows); a k-fold trial keeps its out-of-fold predictions on every traini
 trial, ``valid_predictions.npz``: the row indices (ascending), the encoded truth, the predictions as float32
 (P(second label) for binary, one column per label for multiclass, values for regression) and where the rows come
 from. Trials whose files agree on source, rows and truth were scored on the same validation rows, so their
-predictions may be combined.
+predictions may be combined; so may a k-fold trial's out-of-fold predictions restricted to a holdout's rows.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,13 +45,17 @@ class ValidPredictions:
         return cls(source, all_rows[order], np.concatenate(truth)[order].astype("float32"),
                    np.concatenate(predictions)[order].astype("float32"))
 
-    @property
-    def key(self) -> str:
-        """Equal for trials scored on the same validation rows (same source, rows and truth)."""
-        digest = hashlib.sha256(self.source.encode())
-        for array in (self.rows.astype("int64"), self.truth.astype("float32")):
-            digest.update(np.ascontiguousarray(array).tobytes())
-        return digest.hexdigest()
+    def on_rows_of(self, other: ValidPredictions) -> ValidPredictions | None:
+        """These predictions on ``other``'s rows, when they cover every one of them (same source, same truth),
+        else None. Out-of-fold predictions on all training rows cover a holdout's rows, and stay out of sample."""
+        if self.source != other.source:
+            return None
+        at = np.searchsorted(self.rows, other.rows)
+        if at.size and (at[-1] >= len(self.rows) or not np.array_equal(self.rows[at], other.rows)):
+            return None
+        if not np.array_equal(self.truth[at], other.truth):
+            return None
+        return ValidPredictions(self.source, other.rows, other.truth, self.predictions[at])
 
     def save(self, folder: Path) -> Path:
         """Write ``valid_predictions.npz`` into ``folder``; returns its path."""

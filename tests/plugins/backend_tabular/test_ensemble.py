@@ -84,8 +84,8 @@ def test_each_trial_keeps_its_validation_predictions(churn: dict[str, Any]) -> N
         assert np.all(np.diff(kept.rows) > 0) and kept.source == "training rows"
         again = score("binary", kept.truth, kept.predictions, 2)["logloss"]
         assert again == pytest.approx(trial.result.metrics["valid/logloss"], rel=1e-6)
-    keys = {ValidPredictions.load(Path(t.result.artifacts["valid_predictions"])).key for t in churn["trials"]}
-    assert len(keys) == 1  # the same holdout rows for every trial
+    kept = [ValidPredictions.load(Path(t.result.artifacts["valid_predictions"])) for t in churn["trials"]]
+    assert all(np.array_equal(k.rows, kept[0].rows) and k.on_rows_of(kept[0]) is not None for k in kept)  # same rows
 
 
 def test_the_ensemble_is_never_worse_than_the_best_trial_on_validation(churn: dict[str, Any], tmp_path: Path) -> None:
@@ -127,17 +127,23 @@ def test_selection_never_reads_the_test_split(churn: dict[str, Any], tmp_path: P
     assert permuted.metrics["test/logloss"] != pytest.approx(honest.metrics["test/logloss"], rel=1e-3)
 
 
-def test_only_trials_scored_on_the_same_rows_are_combined(churn: dict[str, Any], tmp_path: Path) -> None:
+def test_only_predictions_on_the_best_trials_rows_are_combined(churn: dict[str, Any], tmp_path: Path) -> None:
     kfold = run_trials(churn["backend"], churn["card"], tmp_path / "kfold",
                        [{"validation": "kfold", "folds": 3, "max_depth": 3}])
     kfold[0].number = 99
     kept = ValidPredictions.load(Path(kfold[0].result.artifacts["valid_predictions"]))
     assert kept.predictions.shape == (3000,) and np.array_equal(kept.rows, np.arange(3000))  # out of fold
+    holdout = ValidPredictions.load(Path(churn["trials"][0].result.artifacts["valid_predictions"]))
+    on_holdout = kept.on_rows_of(holdout)
+    assert on_holdout is not None and np.array_equal(on_holdout.rows, holdout.rows)
+    assert np.array_equal(on_holdout.predictions, kept.predictions[holdout.rows])
+    assert holdout.on_rows_of(kept) is None  # the holdout rows do not cover all training rows
     ensemble = build(churn, tmp_path / "ensemble", trials=churn["trials"] + kfold)
     best_is_kfold = kfold[0].result.metrics["valid/logloss"] < min(t.result.metrics["valid/logloss"]
                                                                    for t in churn["trials"])
-    assert (99 in ensemble.weights) == best_is_kfold
-    assert ensemble.candidates == (1 if best_is_kfold else len(CONFIGS))
+    assert ensemble.candidates == (1 if best_is_kfold else len(CONFIGS) + 1)
+    other_source = ValidPredictions("valid file", holdout.rows, holdout.truth, holdout.predictions)
+    assert other_source.on_rows_of(holdout) is None
 
 
 def test_trials_without_validation_predictions_are_a_clear_error(churn: dict[str, Any], tmp_path: Path) -> None:
@@ -156,7 +162,8 @@ def test_trials_of_other_learners_join_the_ensemble_and_are_served(churn: dict[s
         result, _ = train(backend, card, model_card, tmp_path / name, config=model_card.defaults(), limits=LIMITS)
         assert result.state == TrialState.COMPLETE, result.error
         kept = ValidPredictions.load(Path(result.artifacts["valid_predictions"]))
-        assert kept.key == ValidPredictions.load(Path(churn["trials"][0].result.artifacts["valid_predictions"])).key
+        first = ValidPredictions.load(Path(churn["trials"][0].result.artifacts["valid_predictions"]))
+        assert np.array_equal(kept.rows, first.rows) and kept.on_rows_of(first) is not None
         others.append(PastTrial(number, {}, result))
     ensemble = build(churn, tmp_path / "ensemble", trials=churn["trials"] + others)
     assert ensemble.candidates == len(CONFIGS) + 2
