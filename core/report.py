@@ -222,7 +222,7 @@ def _ensemble_block(summary: dict[str, Any], objective: Objective) -> str:
                if ensemble["served"] else
                f"It is no better than trial #{ensemble['best_trial']} on validation, which predict serves.")
     return (f"<p>Greedy selection with replacement (Caruana et al., 2004) over {ensemble['candidates']} trials "
-            f"scored on the same validation rows, {ensemble['rounds']} rounds, minimising validation "
+            f"predicted out of sample on the same validation rows, {ensemble['rounds']} rounds, minimising validation "
             f"{_e(objective.metric)}; weights: {_e(members)}. Model file <code>{_e(ensemble['model_path'])}</code>. "
             f"{verdict}</p><table><tr><th>metric</th><th>ensemble</th><th>best single trial "
             f"#{ensemble['best_trial']}</th></tr>{rows}</table>")
