@@ -6,6 +6,11 @@
    valid images) proposed by a baseline planner of ``automl_gpt.planners`` (TPE or random) through ask/tell.
 3. *chosen*: the best search configuration retrained exactly like the default (same ``--iters``).
 
+Every run starts from the card's ``options.checkpoint`` (ImageNet ResNet weights, downloaded once into the weight
+cache; from scratch, said in one line, when they cannot be had) unless ``--checkpoint`` names other weights or
+``none``; ``--device cpu|cuda`` says where trials train (default: CUDA when torch sees it), recorded in the JSON
+with each run's starting weights.
+
 ``max_iters`` is pinned to the budget in every run, so both final runs take the same number of optimizer steps;
 ``--max-batch-size`` and ``--max-scale`` cap the batch size and image scale (CPU budgets). Prints a Markdown table
 (bbox mAP, mAP@50, wall time) and writes everything as JSON with ``--out``.
@@ -20,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -75,6 +81,7 @@ def run(
             seed=seed,
             report=report,
             limits=limits,
+            echo=lambda text: print(f"    {text}", file=sys.stderr, flush=True),
         )
     )
     return result, time.monotonic() - started
@@ -129,12 +136,27 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None, help="where trials write (default: a temp folder)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), default=None, help="where trials train (default: CUDA when present)"
+    )
+    parser.add_argument(
+        "--checkpoint",
+        default=None,
+        help="starting weights instead of the card's options.checkpoint: a path, URL, torchvision:// name, or none",
+    )
     args = parser.parse_args()
+    args.device = _device(args.device)
 
     backend = MMDetBackend()
     data_card = bccd_card(args.data)
     backend.check_data(data_card)
     model_card = next(c for c in backend.model_cards() if c.name == args.model)
+    if args.checkpoint is not None:
+        start = None if args.checkpoint.lower() == "none" else args.checkpoint
+        changed = model_card.model_copy(update={"options": {**model_card.options, "checkpoint": start}})
+        changed._source = model_card.source  # relative paths in options resolve against the card's folder
+        model_card = changed
+    print(f"device {args.device}; starting weights {model_card.options.get('checkpoint') or 'none (from scratch)'}")
     caps = {"max_image_scale": args.max_scale, "max_batch_size": args.max_batch_size, "threads": args.threads}
     final_limits = {**caps, "max_iters": args.iters, "evaluations": args.evaluations}
     search_limits = {**caps, "max_iters": args.search_iters, "evaluations": 1, "max_valid_images": args.search_valid}
@@ -182,6 +204,7 @@ def main() -> None:
                 {
                     "date": datetime.now(timezone.utc).isoformat(timespec="minutes"),
                     "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+                    "device": args.device,
                     "args": {k: str(v) for k, v in vars(args).items()},
                     "runs": {
                         name: {
@@ -190,6 +213,7 @@ def main() -> None:
                             "error": r.error,
                             "wall_s": wall,
                             "config": config,
+                            "starting_weights": _starting_weights(r),
                         }
                         for name, r, wall, config in rows
                     },
@@ -209,6 +233,24 @@ def main() -> None:
                 indent=2,
             )
         )
+
+
+def _device(asked: str | None) -> str:
+    """Where trials train. ``cpu`` hides any GPU from torch (mmengine uses CUDA whenever it sees one)."""
+    if asked == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        return "cpu"
+    import torch
+
+    if asked == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch sees no CUDA GPU here (use --device cpu)")
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _starting_weights(result: TrialResult) -> Any:
+    """The starting weights a run used (``trial.json``): source, file, and the fallback reason if it fell back."""
+    path = result.artifacts.get("trial")
+    return json.loads(Path(path).read_text()).get("starting_weights") if path else None
 
 
 def _metric(result: TrialResult, name: str) -> str:

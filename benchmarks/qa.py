@@ -6,7 +6,8 @@ Protocol:
    official ``dev-v1.1.json`` (the report set). The search uses a smaller, separate slice: ``--search-train``
    training questions and ``--search-dev`` dev questions disjoint from the report set, so the planner never sees
    the questions it is scored on.
-2. ``default``: the model card's defaults (Hugging Face Trainer defaults, 2 epochs, batch 16, 256-token windows).
+2. ``default``: the model card's defaults (``--model``, default: the backend's default card, a reader already
+   fine-tuned on SQuAD; ``no training`` scores that reader as it is when the card allows ``num_epochs`` 0).
 3. ``<planner>``: :class:`automl_gpt.planners.TPEPlanner` (or ``random``) drives ``--trials`` short trials of
    ``--search-steps`` steps through ask/tell on the search slice (TPE's first trial is the default
    configuration); the configuration with the best search-dev F1 is then trained like the default.
@@ -17,7 +18,10 @@ Printed: the search trials, then ``config | steps | EM | F1 | train wall | searc
 wall time includes its search.
 
 Run: ``nice -n 10 python benchmarks/qa.py`` (2,000 / 500 questions), ``--quick`` (tiny sizes: a smoke check of
-the protocol), or shrink with ``--train``, ``--dev``, ``--steps``, ``--trials``. The last line is a paired
+the protocol), or shrink with ``--train``, ``--dev``, ``--steps``, ``--trials``. ``--device cpu|cuda`` says where
+trials train (default: CUDA when torch sees it); the header and ``results.json`` record it and the reader each run
+loaded. The hub is offline unless ``HF_HUB_OFFLINE=0`` is set: then the card's reader is downloaded once into the
+Hugging Face cache; offline and not cached, trials say so and train the packaged MiniLM. The last line is a paired
 bootstrap interval of the F1 difference on the report questions.
 """
 
@@ -95,9 +99,19 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     backend = TransformersQABackend()
-    model_card = backend.model_cards()[0]
+    cards = {c.name: c for c in backend.model_cards()}
+    model_card = cards.get(args.model or next(iter(cards)))
+    if model_card is None:
+        print(f"--model: no card '{args.model}' (known: {', '.join(cards)})", file=sys.stderr)
+        return 2
+    args.model = model_card.name
+    device = _device(args.device)
+    if device is None:
+        print("--device cuda: torch sees no CUDA GPU here (use --device cpu)", file=sys.stderr)
+        return 2
+    args.device = device
     report_card, search_card = card("train", "dev"), card("search_train", "search_dev")
-    limits = {"evaluations": 1, "threads": args.threads}
+    limits = {"evaluations": 1, "threads": args.threads, "device": device}
     print(_header(args), flush=True)
 
     search_started = time.monotonic()
@@ -110,10 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     chosen = max(finished, key=lambda r: r.f1 or 0.0)
 
     final_limits = dict(limits, max_steps=args.steps)
+    finals = []
+    epochs = model_card.space()["num_epochs"]
+    if getattr(epochs, "low", 1) == 0:  # a reader already fine-tuned for QA: its score before any training
+        untrained = {**model_card.defaults(), "num_epochs": 0}
+        finals.append(_train(backend, report_card, model_card, untrained, "no training", final_limits, out, args.seed))
     default = _train(backend, report_card, model_card, model_card.defaults(), "default", final_limits, out, args.seed)
     picked = _train(backend, report_card, model_card, chosen.config, args.planner, final_limits, out, args.seed)
     picked.search_wall_s = search_wall
-    print(_table([default, picked], args), flush=True)
+    finals += [default, picked]
+    print(_table(finals, args), flush=True)
     low, high = paired_f1_interval(slices["dev"], out / "final" / "default", out / "final" / args.planner, args.seed)
     print(
         f"\n{args.planner} - default, F1 on the same {len(slices['dev'])} dev questions: "
@@ -124,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "args": vars(args),
                 "search": [r.__dict__ for r in searched],
-                "final": [default.__dict__, picked.__dict__],
+                "final": [run.__dict__ for run in finals],
             },
             indent=2,
             default=str,
@@ -207,7 +227,13 @@ def _train_result(
 
     workdir.mkdir(parents=True, exist_ok=True)
     request = TrainingRequest(
-        config=dict(config), data_card=data_card, model_card=model_card, workdir=workdir, seed=seed, limits=dict(limits)
+        config=dict(config),
+        data_card=data_card,
+        model_card=model_card,
+        workdir=workdir,
+        seed=seed,
+        limits=dict(limits),
+        echo=lambda text: print(f"    {text}", file=sys.stderr, flush=True),
     )
     started = time.monotonic()
     result = backend.train(request)
@@ -223,6 +249,10 @@ def _train_result(
         wall,
         result.error,
     )
+    saved = Path(result.artifacts.get("config", workdir / "config.json"))
+    if saved.is_file():
+        details = json.loads(saved.read_text(encoding="utf-8"))
+        run.extra = {"reader": details.get("backbone_source"), "device": details.get("device")}
     return run, result
 
 
@@ -258,14 +288,23 @@ def _header(args: argparse.Namespace) -> str:
                 break
     except OSError:
         pass
-    device = f"CUDA {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU only"
+    device = f"CUDA {torch.cuda.get_device_name(0)}" if args.device == "cuda" else "CPU"
     return (
         f"# SQuAD v1.1 QA benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n"
-        f"machine: {cpu}, {os.cpu_count()} cores, {device}; torch {torch.__version__}, transformers "
+        f"machine: {cpu}, {os.cpu_count()} cores; trained on {device}; torch {torch.__version__}, transformers "
         f"{transformers.__version__}, threads {args.threads}\n"
-        f"report slice: {args.train} train / {args.dev} dev questions, {args.steps} steps per final run; "
-        f"planner {args.planner}, seed {args.seed}"
+        f"model card {args.model}; report slice: {args.train} train / {args.dev} dev questions, {args.steps} steps "
+        f"per final run; planner {args.planner}, seed {args.seed}"
     )
+
+
+def _device(asked: str | None) -> str | None:
+    """``cuda`` or ``cpu``: what was asked (None when CUDA was asked and torch sees no GPU), else CUDA if present."""
+    import torch
+
+    if asked == "cuda" and not torch.cuda.is_available():
+        return None
+    return asked or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _table(runs: list[Run], args: argparse.Namespace) -> str:
@@ -325,6 +364,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", default=str(REPO / "runs" / "benchmark-qa"), help="slices, trials and results")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke check of the whole protocol")
+    parser.add_argument("--model", default=None, help="model card name (default: the backend's default card)")
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), default=None, help="where trials train (default: CUDA when present)"
+    )
     return parser
 
 

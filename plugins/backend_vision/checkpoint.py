@@ -109,8 +109,8 @@ def load_user_checkpoint(model: Any, path: Path) -> LoadReport:
         raise TrainingError(f"checkpoint {path} holds no state dict of tensors (save model.state_dict())")
     state = {k.removeprefix("module."): v for k, v in state.items() if isinstance(v, torch.Tensor)}
     target = model.state_dict()
-    if not any(k in target for k in state):
-        state = {f"backbone.{k}": v for k, v in state.items()}
+    prefix = "" if any(k in target for k in state) else "backbone."  # bare backbone weights (torchvision's keys)
+    state = {f"{prefix}{k}": v for k, v in state.items()}
     fitting = {k: v for k, v in state.items() if k in target and target[k].shape == v.shape}
     norms = _norm_tensors(model)
     backbone = [k for k in target if k.startswith("backbone.") and k not in norms]
@@ -129,7 +129,7 @@ def load_user_checkpoint(model: Any, path: Path) -> LoadReport:
         loaded=len([k for k in fitting if not k.endswith("num_batches_tracked")]),
         missing=sorted(k for k in counted if k not in state),
         mismatched=sorted(k for k in counted if k in state and k not in fitting),
-        unexpected=sorted(k for k in state if k not in target),
+        unexpected=sorted(k.removeprefix(prefix) for k in state if k not in target),
     )
 
 

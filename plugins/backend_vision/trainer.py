@@ -27,7 +27,7 @@ from automl_gpt_backend_vision.detectors import DataPaths, Schedule, runner_conf
 RUNNER_DIR = "mmdet"
 TRIAL_LOG = "train.log"  # mmengine's log, the COCO evaluation's printout and library warnings of the trial
 # Caps for trials without a GPU, where the user set none (the bundled example then runs 2 trials in minutes).
-CPU_LIMITS: dict[str, int] = {"max_iters": 60, "max_image_scale": 416, "evaluations": 2}
+CPU_LIMITS: dict[str, int] = {"max_iters": 40, "max_image_scale": 320, "evaluations": 2}
 # Budget knobs that may change between a run and its resumption; everything else must match.
 RESUMABLE_KEYS = ("max_iters",)
 

@@ -44,10 +44,14 @@ def test_loads_a_detector_state_dict_and_reports_head_mismatches(tmp_path: Path)
 def test_bare_backbone_weights_are_placed_under_backbone(tmp_path: Path) -> None:
     backbone = torch.nn.Conv2d(3, 4, 3)
     path = tmp_path / "resnet.pth"
-    torch.save(backbone.state_dict(), path)
+    torch.save({**backbone.state_dict(), "fc.weight": torch.zeros(10, 4)}, path)  # an ImageNet classifier's head
     model = TinyDetector()
-    load_user_checkpoint(model, path)
+    report = load_user_checkpoint(model, path)
     assert torch.equal(model.backbone.weight, backbone.weight)
+    assert report.missing == ["head.bias", "head.weight"] and report.unexpected == ["fc.weight"]
+    assert report.summary() == (
+        "loaded 2 tensors; initialised afresh, not in the checkpoint: head (2); unused from the checkpoint: fc (1)"
+    )
 
 
 def test_a_checkpoint_that_does_not_fit_names_the_tensor_and_shapes(tmp_path: Path) -> None:
