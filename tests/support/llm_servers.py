@@ -1,8 +1,7 @@
 """Real HTTP servers on 127.0.0.1 for the OpenAI and Anthropic provider tests.
 
-* :func:`start_llama_cpp_server`: ``python -m llama_cpp.server`` (OpenAI API) serving the SmolLM2 GGUF.
-* :func:`start_llama_server`: llama.cpp's ``llama-server`` binary (OpenAI and Anthropic Messages API), built once
-  by ``tests/support/build_llama_server.sh`` into a cache folder.
+* :func:`start_llama_server`: llama.cpp's server (OpenAI and Anthropic Messages API) serving a GGUF model, run by
+  ``tests/support/serve_gguf.py`` from the xllamacpp wheel (nothing to compile).
 * :class:`FaultProxy`: a tiny reverse proxy in front of a real server that answers scripted faults first (429 with
   Retry-After, 5xx, a slow answer, a malformed body) and then forwards requests unchanged.
 """
@@ -10,7 +9,6 @@
 from __future__ import annotations
 
 import http.client
-import os
 import queue
 import socket
 import subprocess
@@ -28,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[2]
-BUILD_SCRIPT = REPO / "tests" / "support" / "build_llama_server.sh"
+SERVE_SCRIPT = REPO / "tests" / "support" / "serve_gguf.py"
 # SmolLM2's ChatML with a tool section (its own template has none): see the comment at the top of the file.
 TOOL_TEMPLATE = REPO / "tests" / "support" / "chatml-tools.jinja"
 START_TIMEOUT_S = 120.0
@@ -76,76 +74,20 @@ def _wait_ready(server: Server, probe: str, headers: dict[str, str]) -> None:
 
 
 @contextmanager
-def start_llama_cpp_server(model: Path, api_key: str, *, threads: int = 2) -> Iterator[str]:
-    """``python -m llama_cpp.server`` with ``--api_key``; yields the OpenAI base URL (``.../v1``)."""
-    port = free_port()
-    log = Path(tempfile.mkstemp(prefix="llama-cpp-server-", suffix=".log")[1])
-    command = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(model),
-        "--model_alias",
-        "smollm2",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_ctx",
-        "2048",
-        "--n_threads",
-        str(threads),
-        "--api_key",
-        api_key,
-        "--verbose",
-        "False",
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(process, f"http://127.0.0.1:{port}/v1", log)
-    _wait_ready(server, f"{server.url}/models", {"Authorization": f"Bearer {api_key}"})
-    try:
-        yield server.url
-    finally:
-        server.stop()
-        log.unlink(missing_ok=True)
-
-
-def llama_server_binary() -> Path:
-    """The cached ``llama-server`` binary (built on first use, which takes minutes)."""
-    done = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, env={**os.environ, "PYTHON": sys.executable}
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"building llama-server failed:\n{done.stderr[-3000:]}")
-    return Path(done.stdout.strip().splitlines()[-1])
-
-
-@contextmanager
 def start_llama_server(model: Path, api_key: str, *, threads: int = 2) -> Iterator[str]:
-    """llama.cpp's ``llama-server`` with ``--api-key``; yields its base URL (Anthropic API at ``/v1/messages``)."""
-    binary = llama_server_binary()
+    """llama.cpp's server with an API key; yields its base URL (OpenAI under ``/v1``, Anthropic ``/v1/messages``)."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="llama-server-", suffix=".log")[1])
     command = [
-        str(binary),
-        "-m",
+        sys.executable,
+        str(SERVE_SCRIPT),
         str(model),
-        "--host",
-        "127.0.0.1",
         "--port",
         str(port),
-        "-c",
-        "2048",
-        "-t",
-        str(threads),
-        "-np",
-        "1",
         "--api-key",
         api_key,
-        "--no-webui",
-        "--jinja",
+        "--threads",
+        str(threads),
         "--chat-template-file",
         str(TOOL_TEMPLATE),
     ]

@@ -1,8 +1,8 @@
-"""The Anthropic provider with the real anthropic SDK against llama.cpp's llama-server on 127.0.0.1.
+"""The Anthropic provider with the real anthropic SDK against llama.cpp's server on 127.0.0.1.
 
-llama-server (built once from the llama.cpp sources vendored in the llama-cpp-python sdist, see
-tests/support/build_llama_server.sh) serves SmolLM2 through the Anthropic Messages API with ``--api-key``;
-structured output is a forced tool call. Fault paths go through :class:`FaultProxy` in front of it.
+llama.cpp's server (the xllamacpp wheel, run by tests/support/serve_gguf.py) serves SmolLM2 through the Anthropic
+Messages API with an API key; structured output is a forced tool call. Fault paths go through
+:class:`FaultProxy` in front of it.
 """
 
 from __future__ import annotations
