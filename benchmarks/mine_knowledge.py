@@ -1,0 +1,319 @@
+"""Mine the tabular suite into a performance matrix: a pool of XGBoost configurations trained on every dataset.
+
+    python benchmarks/mine_knowledge.py mine --workers 2           # resumable; stop it any time
+    python benchmarks/mine_knowledge.py mine --blocks 2 --max-minutes 60
+    python benchmarks/mine_knowledge.py build                      # the shipped matrix, from the cache only
+    python benchmarks/mine_knowledge.py status                     # how far the mining got
+
+The pool (:func:`pool`) is the XGBoost defaults, a few changes practitioners try first (:data:`COMMON_PRACTICE`),
+the best configuration of each of the 16 datasets of the earlier knowledge base, and a seeded random
+(space-filling) sample of the search space, all with holdout validation so
+that every configuration of a dataset is scored on the same validation rows. It is trained in blocks of
+:data:`BLOCK` configurations, block by block over the whole suite (smallest datasets first), so that an
+interrupted mining leaves a complete matrix over a prefix of the pool.
+
+Every finished (dataset, configuration) training is appended at once to ``knowledge_cache/<dataset>.jsonl.gz``
+(one gzip member per record: an append-only, compressed cache committed with the repository). A training killed
+mid-way leaves at most a truncated last member, which the next read drops and rewrites away. ``build`` turns the
+cache into the shipped matrix without training anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import multiprocessing
+import os
+import random
+import sys
+import tempfile
+import time
+import warnings
+import zlib
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from suite import describe, pmlb_card, suite_names
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / "benchmarks" / "knowledge_cache"
+OLD_KNOWLEDGE_BASE = REPO / "plugins" / "backend_tabular" / "knowledge" / "xgboost_pmlb.json.gz"
+MATRIX = REPO / "plugins" / "backend_tabular" / "knowledge" / "xgboost_matrix.json.gz"
+LIMITS: dict[str, Any] = {"max_rows": 3000, "max_rounds": 1000, "threads": 1}
+POOL_SIZE = 64
+BLOCK = 8
+POOL_SEED = 0
+TRAIN_SEED = 0
+CURVE_FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
+# Changes to the defaults that practitioners reach for first (a smaller learning rate with more rounds under early
+# stopping, row and column subsampling, shallower trees): pool members beside the tuned and random ones.
+COMMON_PRACTICE: tuple[dict[str, Any], ...] = (
+    {"learning_rate": 0.1, "n_estimators": 1000},
+    {"learning_rate": 0.05, "n_estimators": 2000, "subsample": 0.8, "colsample_bytree": 0.8},
+    {"learning_rate": 0.05, "n_estimators": 2000, "max_depth": 4, "min_child_weight": 2.0},
+    {"learning_rate": 0.1, "n_estimators": 1000, "max_depth": 3, "colsample_bytree": 0.5},
+)
+
+
+def quiet() -> None:
+    """Silence library chatter in worker processes."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore")
+    logging.getLogger("automl_gpt").setLevel(logging.WARNING)
+
+
+# -- the pool -------------------------------------------------------------------------------------------------
+
+
+def pool(size: int = POOL_SIZE, cache: Path | None = None) -> list[dict[str, Any]]:
+    """The pool of configurations, in mining order (defaults first), on the binary card's search space.
+
+    Made once (:func:`make_pool`) and frozen in the cache folder's ``pool.json``, so the mining resumes with the
+    same pool whatever changes around it.
+    """
+    frozen = (cache or CACHE) / "pool.json"
+    if frozen.exists():
+        return list(json.loads(frozen.read_text(encoding="utf-8")))[:size]
+    configs = make_pool(size)
+    frozen.parent.mkdir(parents=True, exist_ok=True)
+    frozen.write_text(json.dumps(configs, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return configs
+
+
+def make_pool(size: int = POOL_SIZE, seed: int = POOL_SEED) -> list[dict[str, Any]]:
+    """A fresh pool: the defaults, :data:`COMMON_PRACTICE`, the earlier knowledge base's best, random samples."""
+    from automl_gpt.experience import read_export
+    from automl_gpt.planners import config_key
+    from automl_gpt.plugins import get_plugin_manager
+    from automl_gpt.transfer import adapt_config
+
+    space = get_plugin_manager().backend("xgboost").model_cards()[0].space()
+    configs = [space.defaults()] + [{**space.defaults(), **change} for change in COMMON_PRACTICE]
+    if OLD_KNOWLEDGE_BASE.exists():
+        for run in read_export(OLD_KNOWLEDGE_BASE):
+            best = run.best_trials()
+            if best:
+                configs.append(adapt_config(best[0].config, space))
+    rng = random.Random(seed)
+    while len(configs) < size * 4 and len({config_key(c) for c in configs}) < size:
+        configs.append(space.sample(rng))
+    unique: dict[str, dict[str, Any]] = {}
+    for config in configs:
+        holdout = adapt_config({**config, "validation": "holdout"}, space)
+        unique.setdefault(config_key(holdout), holdout)
+    return list(unique.values())[:size]
+
+
+# -- the cache --------------------------------------------------------------------------------------------------
+
+
+def cache_file(name: str, cache: Path = CACHE) -> Path:
+    return cache / f"{name}.jsonl.gz"
+
+
+def read_cache(name: str, cache: Path = CACHE) -> list[dict[str, Any]]:
+    """The records of one dataset; a truncated last member (a killed writer) is dropped and rewritten away."""
+    path = cache_file(name, cache)
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    records, good_end, offset = [], 0, 0
+    while offset < len(raw):
+        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            text = decoder.decompress(raw[offset:])
+            if not decoder.eof:
+                break
+            records.extend(json.loads(line) for line in text.decode("utf-8").splitlines() if line.strip())
+        except (zlib.error, ValueError):
+            break
+        offset = len(raw) - len(decoder.unused_data)
+        good_end = offset
+    if good_end < len(raw):
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(raw[:good_end])
+        os.replace(tmp, path)
+    return records
+
+
+def append_record(name: str, record: dict[str, Any], cache: Path = CACHE) -> None:
+    """Append one record as its own gzip member (mtime 0: the same record gives the same bytes)."""
+    path = cache_file(name, cache)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n").encode("utf-8")
+    member = gzip.compress(line, mtime=0)
+    with path.open("ab") as handle:
+        handle.write(member)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def limits_tag(limits: dict[str, Any]) -> str:
+    return "-".join(f"{k}{v}" for k, v in sorted(limits.items()) if k != "threads")
+
+
+# -- training ---------------------------------------------------------------------------------------------------
+
+
+def curve_points(log: Any, metric: str, rounds: int) -> list[list[float]]:
+    """The validation metric at :data:`CURVE_FRACTIONS` of the planned rounds (the last value once stopped)."""
+    points = log.curve("valid", metric)
+    if not points:
+        return []
+    result = []
+    for fraction in CURVE_FRACTIONS:
+        step = max(1, round(rounds * fraction))
+        value = next((v for s, v in points if s >= step), points[-1][1])
+        result.append([fraction, round(float(value), 6)])
+    return result
+
+
+def mine_dataset(
+    name: str, configs: list[tuple[int, dict[str, Any]]], limits: dict[str, Any], cache: Path
+) -> tuple[str, int, float]:
+    """Train the configurations of ``configs`` that the dataset's cache lacks; returns (name, trained, seconds)."""
+    from automl_gpt.planners import config_key
+    from automl_gpt.plugins import get_plugin_manager
+    from automl_gpt.training import TrainingRequest, TrialResult, TrialState
+    from automl_gpt.transfer import adapt_config
+
+    started = time.monotonic()
+    card = pmlb_card(name)
+    backend = get_plugin_manager().backend("xgboost")
+    model_card = next(c for c in backend.model_cards() if card.task in c.tasks)
+    space = model_card.space()
+    metric = backend.objective(card).metric
+    tag = limits_tag(limits)
+    done = {r["key"] for r in read_cache(name, cache) if r.get("limits") == tag}
+    trained = 0
+    for pool_index, raw in configs:
+        config = adapt_config(raw, space)
+        key = config_key(config)
+        if key in done:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            request = TrainingRequest(config=dict(config), data_card=card, model_card=model_card,
+                                      workdir=Path(tmp), seed=TRAIN_SEED, limits=dict(limits))
+            t0 = time.monotonic()
+            try:
+                result = backend.train(request)
+            except Exception as exc:  # recorded, as the run loop records a crashing trial
+                result = TrialResult(TrialState.FAIL, error=f"{type(exc).__name__}: {exc}")
+            seconds = time.monotonic() - t0
+        rounds = min(int(config["n_estimators"]), int(limits.get("max_rounds") or config["n_estimators"]))
+        record = {
+            "key": key,
+            "pool": pool_index,
+            "config": config,
+            "limits": tag,
+            "seed": TRAIN_SEED,
+            "state": result.state.value,
+            "metrics": {k: round(float(v), 6) for k, v in result.metrics.items()},
+            "curve": curve_points(result.log, metric, rounds) if result.state == TrialState.COMPLETE else [],
+            "rounds_run": len(result.log.curve("valid", metric)),
+            "error": (result.error or "")[:300] or None,
+            "seconds": round(seconds, 2),
+        }
+        append_record(name, record, cache)
+        done.add(key)
+        trained += 1
+    return name, trained, time.monotonic() - started
+
+
+def mine(args: argparse.Namespace) -> int:
+    quiet()
+    configs = list(enumerate(pool(args.pool, args.cache)))
+    names = [n for n in suite_names() if not args.only or n in args.only]
+    names.sort(key=lambda n: (describe(n)["n_rows"] * max(1, describe(n)["n_features"]), n))
+    blocks = [configs[i: i + BLOCK] for i in range(0, len(configs), BLOCK)][: args.blocks]
+    deadline = time.monotonic() + args.max_minutes * 60 if args.max_minutes else None
+    jobs = [(name, block) for block in blocks for name in names]
+    total, finished, started = len(jobs), 0, time.monotonic()
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=args.workers, initializer=quiet, mp_context=spawn) as workers:
+        pending = {}
+        queue = iter(jobs)
+        busy: set[str] = set()
+        waiting: list[tuple[str, Any]] = []
+
+        def submit() -> None:
+            while len(pending) < args.workers * 2:
+                job = next((j for j in waiting if j[0] not in busy), None)
+                if job is not None:
+                    waiting.remove(job)
+                else:
+                    job = next(queue, None)
+                    if job is None:
+                        return
+                    if job[0] in busy:  # one process per dataset file at a time
+                        waiting.append(job)
+                        continue
+                if deadline and time.monotonic() > deadline:
+                    return
+                busy.add(job[0])
+                pending[workers.submit(mine_dataset, job[0], job[1], LIMITS, args.cache)] = job
+
+        submit()
+        while pending:
+            future = next(as_completed(pending))
+            job = pending.pop(future)
+            busy.discard(job[0])
+            name, trained, seconds = future.result()
+            finished += 1
+            elapsed = time.monotonic() - started
+            eta = elapsed / finished * (total - finished)
+            print(f"[{finished}/{total}] block {job[1][0][0] // BLOCK} {name:40s} {trained} trained "
+                  f"{seconds:6.1f} s | {elapsed / 60:5.1f} min elapsed, ETA {eta / 60:5.1f} min", flush=True)
+            submit()
+    print(status_line(args.cache, len(configs)))
+    return 0
+
+
+def status_line(cache: Path, pool_size: int) -> str:
+    tag = limits_tag(LIMITS)
+    names = suite_names()
+    counts = [len({r["key"] for r in read_cache(n, cache) if r.get("limits") == tag}) for n in names]
+    seconds = sum(r.get("seconds", 0) for n in names for r in read_cache(n, cache))
+    complete = sum(c >= pool_size for c in counts)
+    return (f"cache {cache}: {sum(counts)} trainings over {sum(c > 0 for c in counts)}/{len(names)} datasets, "
+            f"{complete} with the whole pool of {pool_size}; {seconds / 3600:.2f} CPU-hours of training")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    mine_p = sub.add_parser("mine", help="train the pool on the suite (resumable)")
+    mine_p.add_argument("--workers", type=int, default=2)
+    mine_p.add_argument("--blocks", type=int, default=None, help="stop after this many blocks of the pool")
+    mine_p.add_argument("--max-minutes", type=float, default=None, help="submit no new dataset after this")
+    mine_p.add_argument("--only", action="append", default=[], help="mine only this dataset (repeatable)")
+    for p in (mine_p, sub.add_parser("status", help="how far the mining got"),
+              sub.add_parser("build", help="write the shipped matrix from the cache")):
+        p.add_argument("--cache", type=Path, default=CACHE)
+        p.add_argument("--pool", type=int, default=POOL_SIZE)
+    build_p = sub.choices["build"]
+    build_p.add_argument("--out", type=Path, default=MATRIX)
+    args = parser.parse_args(argv)
+    if args.command == "mine":
+        return mine(args)
+    if args.command == "status":
+        print(status_line(args.cache, args.pool))
+        return 0
+    from build_matrix import build_matrix
+
+    matrix = build_matrix(args.cache, args.out, LIMITS, pool(args.pool, args.cache))
+    print(f"wrote {args.out}: {len(matrix['datasets'])} datasets x {len(matrix['configs'])} configurations")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
