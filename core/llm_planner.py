@@ -17,6 +17,7 @@ every source learns from every result. Candidates say which source they came fro
 from __future__ import annotations
 
 import logging
+import math
 import random
 import statistics
 import time
@@ -26,7 +27,9 @@ from automl_gpt.errors import LLMAuthError, LLMError, SearchSpaceError
 from automl_gpt.llm import GenerationSettings, LLMResponse
 from automl_gpt.planners import TPEPlanner, config_key
 from automl_gpt.planning import Candidate, Planner, PlanningContext, Prediction
-from automl_gpt.surrogate import CURVE_POINTS, SurrogatePredictor
+from automl_gpt.plausibility import implausible, plausible_range
+from automl_gpt.predictor import expected_improvement, predict
+from automl_gpt.surrogate import CURVE_POINTS
 from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialResult, TrialState
 from automl_gpt.transfer import untried_transfers
 
@@ -68,7 +71,10 @@ def plan_schema(context: PlanningContext, n_plans: int) -> dict[str, Any]:
         }
         required.append(stage)
     curve_key = f"predicted_valid_{context.objective.metric}"
-    properties[curve_key] = {"type": "array", "items": {"type": "number"}, "minItems": len(CURVE_POINTS),
+    low, high = plausible_range(context.objective.metric, context.data_card)
+    item: dict[str, Any] = {"type": "number"}
+    item.update({k: v for k, v in (("minimum", low), ("maximum", high)) if math.isfinite(v)})
+    properties[curve_key] = {"type": "array", "items": item, "minItems": len(CURVE_POINTS),
                              "maxItems": len(CURVE_POINTS)}
     properties["rationale"] = {"type": "string", "maxLength": 120}
     required += [curve_key, "rationale"]
@@ -115,7 +121,7 @@ class LLMPlanner(Planner):
             "llm_calls": 0, "llm_seconds": 0.0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
             "cache_hits": 0, "rounds": 0, "fallback_rounds": 0, "fallback_candidates": 0, "tpe_candidates": 0,
             "transfer_candidates": 0, "plans_proposed": 0, "plans_rejected": 0, "plans_repaired": 0,
-            "plans_duplicate": 0,
+            "plans_duplicate": 0, "predictions_rejected": 0,
         }
 
     @property
@@ -251,29 +257,39 @@ class LLMPlanner(Planner):
         if notes:
             self._stats["plans_repaired"] += 1
             logger.info("llm planner: plan %d repaired: %s", index + 1, "; ".join(notes))
+        predictions, rejected = _llm_prediction(plan, self.context.objective.metric, self.context.data_card)
+        if rejected is not None:
+            self._stats["predictions_rejected"] += 1
+            notes.append(f"prediction rejected: {rejected}")
+            logger.warning("llm planner: plan %d prediction rejected: %s", index + 1, rejected)
         return Candidate(repaired.config, source=LLM_SOURCE, rationale=str(plan.get("rationale", ""))[:300],
-                         predictions=_llm_prediction(plan, self.context.objective.metric), repairs=notes)
+                         predictions=predictions, repairs=notes)
 
     def _reject(self, index: int, reason: str) -> None:
         self._stats["plans_rejected"] += 1
         logger.warning("llm planner: plan %d rejected: %s", index + 1, reason)
 
     def _rank(self, candidates: list[Candidate]) -> list[Candidate]:
-        """Best predicted first: the surrogate's prediction once it has data, else the LLM's own."""
-        surrogate = SurrogatePredictor.for_context(self.context)
+        """Most promising first: by the expected improvement over the best trial so far that the ``matrix``
+        predictor (or, without a performance matrix, the ``surrogate`` once it has data) gives, else by the LLM's
+        own (validated) prediction."""
         objective = self.context.objective
         for candidate in candidates:
-            prediction = surrogate.predict(candidate)
+            prediction = predict(candidate, self.context)
             if prediction is not None:
                 candidate.predictions.append(prediction)
+        values = [p.result.value(objective) for p in self.context.history if p.result.state == TrialState.COMPLETE]
+        done = [v for v in values if v is not None]
+        best = (min(done) if objective.direction == "minimize" else max(done)) if done else None
 
         def score(candidate: Candidate) -> float:
-            prediction = candidate.prediction("surrogate") or candidate.prediction("llm")
-            if prediction is None or prediction.final is None:
-                return float("inf")
-            return prediction.final if objective.direction == "minimize" else -prediction.final
+            prediction = next((p for p in candidate.predictions if p.predictor != LLM_SOURCE), None)
+            prediction = prediction or candidate.prediction(LLM_SOURCE)
+            if prediction is None:
+                return -float("inf")
+            return expected_improvement(prediction, best, objective.direction)
 
-        return sorted(candidates, key=score)
+        return sorted(candidates, key=score, reverse=True)
 
     def _account(self, response: LLMResponse) -> None:
         self._stats["llm_calls"] += 1
@@ -283,16 +299,20 @@ class LLMPlanner(Planner):
         self._stats["cost_usd"] += response.usage.cost_usd or 0.0
 
 
-def _llm_prediction(plan: dict[str, Any], metric: str) -> list[Prediction]:
+def _llm_prediction(plan: dict[str, Any], metric: str, data_card: Any = None) -> tuple[list[Prediction], str | None]:
+    """The LLM's predicted curve of a plan, or no prediction and why it was rejected (None: no curve given)."""
     values = plan.get(f"predicted_valid_{metric}")
     if not isinstance(values, list) or len(values) != len(CURVE_POINTS):
-        return []
+        return [], None
     try:
         numbers = [float(v) for v in values]
     except (TypeError, ValueError):
-        return []
+        return [], f"predicted {metric} curve holds a value that is not a number"
+    reason = implausible(numbers, metric, data_card)
+    if reason is not None:
+        return [], reason
     log = TrainingLog(LogRecord(p, "valid", metric, v) for p, v in zip(CURVE_POINTS, numbers, strict=False))
-    return [Prediction("llm", numbers[-1], log)]
+    return [Prediction("llm", numbers[-1], log)], None
 
 
 class SourceBandit:

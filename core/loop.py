@@ -19,7 +19,15 @@ from typing import Any
 
 from automl_gpt.cards import DataCard, ModelCard, load_data_card
 from automl_gpt.errors import AutomlGptError, RunInterrupted, StorageError, UsageError
-from automl_gpt.model_choice import ModelChoice, choose, experience_by_member, is_choice_spec, resolve, trials_by_member
+from automl_gpt.model_choice import (
+    ModelChoice,
+    choose,
+    experience_by_member,
+    is_choice_spec,
+    portfolio_by_member,
+    resolve,
+    trials_by_member,
+)
 from automl_gpt.planners import config_key
 from automl_gpt.planning import Candidate, Experience, PastTrial, Planner, PlanningContext
 from automl_gpt.plugins import get_plugin_manager
@@ -191,7 +199,7 @@ class Loop:
         self.context.history = self.store.history()
         self._done_at_start = self._slots_done()
         if self.settings.experience and self.settings.planner in EXPERIENCE_PLANNERS:
-            self.context.experience = load_experience(self.experiment, self.echo)
+            self.context.experience, self.context.portfolio = load_experience(self.experiment, self.echo)
         planner = self.manager.planner(self.settings.planner, self.context)
         told = {t.number for t in self.context.history}
         started = time.monotonic()
@@ -409,34 +417,41 @@ EMBEDDINGS = Requirements(extra="transfer", modules=("sentence_transformers",))
 SHOWN_EXPERIENCE = 3  # the most similar datasets named on the terminal
 
 
-def load_experience(experiment: Experiment, echo: Echo) -> list[Experience]:
-    """The most similar past datasets (the user's experience store, else the backend's knowledge base).
+def load_experience(experiment: Experiment, echo: Echo) -> tuple[list[Experience], list[Candidate]]:
+    """The most similar past datasets (the user's runs first, then the backend's shipped knowledge) and the
+    learned portfolio of first configurations.
 
-    Needs the ``[transfer]`` extra for card embeddings; without it, or when the store cannot be read, the run
-    goes on without experience and says why.
+    Similarity uses the card text when the ``[transfer]`` extra is installed, the meta-features alone otherwise
+    (said in one line). When the store cannot be read, the run goes on without experience and says why.
     """
-    if not EMBEDDINGS.available:
-        echo(f"no experience used: {EMBEDDINGS.reason}")
-        return []
+    from automl_gpt.card_embedding import CardEmbedder, text_encoder_installed
     from automl_gpt.experience import ExperienceStore
 
+    text = text_encoder_installed()
+    if not text:
+        echo(f"similar datasets by meta-features only (card-text similarity: {EMBEDDINGS.reason})")
     try:
-        store = ExperienceStore()
+        store = ExperienceStore(embedder=CardEmbedder(text=text))
         experience = experience_by_member(experiment.model_card,
                                           lambda card: store.find_similar(experiment.data_card, card))
+        portfolio = portfolio_by_member(experiment.model_card, lambda card: store.portfolio(experiment.data_card, card))
     except AutomlGptError as exc:
         echo(f"no experience used: {exc}")
-        return []
+        return [], []
     if experience:
-        shown = ", ".join(f"{e.dataset} (similarity {e.similarity:.2f})" for e in experience[:SHOWN_EXPERIENCE])
+        shown = ", ".join(f"{e.dataset} ({'your run, ' if e.origin == 'user' else ''}similarity {e.similarity:.2f})"
+                          for e in experience[:SHOWN_EXPERIENCE])
         more = len(experience) - SHOWN_EXPERIENCE
         echo(f"experience: {shown}" + (f" and {more} more" if more > 0 else ""))
-    return experience
+    if portfolio:
+        echo(f"knowledge: a portfolio of {len(portfolio)} first configurations learned from the shipped performance "
+             f"matrix; first: {portfolio[0].rationale.removeprefix('portfolio: ')}")
+    return experience, portfolio
 
 
 def remember_run(experiment: Experiment, history: list[PastTrial], run_id: str, echo: Echo) -> None:
     """Add a finished run to the user's experience store (for warm starts of later runs on similar data)."""
-    if not EMBEDDINGS.available or not history:
+    if not history:
         return
     from automl_gpt.experience import ExperienceStore
 

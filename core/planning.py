@@ -25,6 +25,7 @@ class Prediction:
     predictor: str
     final: float | None
     log: TrainingLog = field(default_factory=TrainingLog)
+    uncertainty: float | None = None  # one standard deviation of ``final``, when the predictor knows it
 
 
 @dataclass
@@ -66,6 +67,12 @@ class Experience:
     configs: list[dict[str, Any]]
     scores: list[float] = field(default_factory=list)
     description: str = ""
+    origin: str = "knowledge base"  # or "user": a run of the user's own experience store
+    weight: float | None = None  # how much its configurations count in transfer (None: the similarity)
+
+    @property
+    def transfer_weight(self) -> float:
+        return self.similarity if self.weight is None else self.weight
 
 
 @dataclass
@@ -73,7 +80,8 @@ class PlanningContext:
     """Everything a planner, a prompt builder or a predictor may use.
 
     ``history`` grows as trials finish; ``constraints`` holds what the user asked for (``budget``, ``metric``,
-    ``time_budget_s``...); ``experience`` holds similar past datasets.
+    ``time_budget_s``...); ``experience`` holds similar past datasets; ``portfolio`` the first configurations to
+    try, learned from the backend's performance matrix (:mod:`automl_gpt.knowledge`).
     """
 
     data_card: DataCard
@@ -83,6 +91,7 @@ class PlanningContext:
     seed: int = 0
     constraints: dict[str, Any] = field(default_factory=dict)
     experience: list[Experience] = field(default_factory=list)
+    portfolio: list[Candidate] = field(default_factory=list)
     history: list[PastTrial] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
 

@@ -38,6 +38,7 @@ def write_report(folder: Path, store: RunStore, experiment: Experiment, settings
                         store.retried(trials))
     summary["dataset"] = experiment.data_card.name
     summary["models"] = compare_models(experiment.model_card, history, experiment.context.objective)
+    summary["defaults"] = defaults_trial(history, experiment.context.space.defaults(), experiment.context.objective)
     kept = recorded_trials(folder)
     if kept is not None and kept > summary["trials"]["total"]:
         raise DamagedFileError(
@@ -49,6 +50,17 @@ def write_report(folder: Path, store: RunStore, experiment: Experiment, settings
     write_text_atomic(folder / REPORT_FILE,
                       render_html(summary, history, experiment.context.objective, sources, store.study))
     return summary
+
+
+def defaults_trial(history: list[PastTrial], defaults: dict[str, Any], objective: Objective) -> dict[str, Any] | None:
+    """The complete trial of the model card's default configuration (the baseline a run must beat), if it ran."""
+    from automl_gpt.planners import config_key
+
+    key = config_key(defaults)
+    for trial in history:
+        if trial.result.state == TrialState.COMPLETE and config_key(trial.config) == key:
+            return {"trial": trial.number, "value": trial.result.value(objective), "metrics": trial.result.metrics}
+    return None
 
 
 def recorded_trials(folder: Path) -> int | None:
@@ -113,9 +125,14 @@ def summarise(history: list[PastTrial], objective: Objective, settings: RunSetti
     }
 
 
+MIN_TRIALS_FOR_RANKS = 5  # fewer predicted trials give no rank correlation: the report says "too few"
+BOOTSTRAP_SAMPLES = 1000
+
+
 def prediction_quality(history: list[PastTrial], objective: Objective) -> dict[str, dict[str, Any]]:
-    """Per predictor: how many trials it predicted, Spearman rank correlation and mean absolute error of the
-    predicted vs real final validation objective (COMPLETE trials only)."""
+    """Per predictor: how many trials it predicted, the mean absolute error of the predicted vs real final
+    validation objective (COMPLETE trials only) and, from :data:`MIN_TRIALS_FOR_RANKS` trials on, their Spearman
+    rank correlation with a 95 % bootstrap interval (``spearman`` None and ``too_few`` True below that)."""
     pairs: dict[str, list[tuple[float, float]]] = {}
     for trial in history:
         real = trial.result.value(objective)
@@ -128,12 +145,30 @@ def prediction_quality(history: list[PastTrial], objective: Objective) -> dict[s
     for predictor, values in sorted(pairs.items()):
         predicted = np.asarray([p for p, _ in values])
         real = np.asarray([r for _, r in values])
+        too_few = len(values) < MIN_TRIALS_FOR_RANKS
         quality[predictor] = {
             "n": len(values),
-            "spearman": spearman(predicted, real),
+            "too_few": too_few,
+            "spearman": None if too_few else spearman(predicted, real),
+            "spearman_interval": None if too_few else spearman_interval(predicted, real),
             "mae": float(np.abs(predicted - real).mean()),
         }
     return quality
+
+
+def spearman_interval(a: np.ndarray, b: np.ndarray, samples: int = BOOTSTRAP_SAMPLES,
+                      seed: int = 0) -> list[float] | None:
+    """A 95 % percentile-bootstrap interval of :func:`spearman` over resampled pairs (seeded: reproducible)."""
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(samples):
+        index = rng.integers(0, len(a), len(a))
+        value = spearman(a[index], b[index])
+        if value is not None:
+            draws.append(value)
+    if len(draws) < samples // 2:
+        return None
+    return [round(float(np.percentile(draws, 2.5)), 4), round(float(np.percentile(draws, 97.5)), 4)]
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -242,10 +277,19 @@ def _prediction_table(summary: dict[str, Any]) -> str:
     if not quality:
         return "<p>No trial had a prediction to compare.</p>"
     rows = "".join(
-        f"<tr><td>{_e(name)}</td><td>{q['n']}</td><td>{_fmt(q['spearman'])}</td><td>{_fmt(q['mae'])}</td></tr>"
+        f"<tr><td>{_e(name)}</td><td>{q['n']}</td><td>{_rank_cell(q)}</td><td>{_fmt(q['mae'])}</td></tr>"
         for name, q in quality.items())
     return ("<table><tr><th>predictor</th><th>trials</th><th>Spearman (predicted vs real final)</th>"
             f"<th>mean abs. error</th></tr>{rows}</table>")
+
+
+def _rank_cell(quality: dict[str, Any]) -> str:
+    if quality.get("too_few", quality["n"] < MIN_TRIALS_FOR_RANKS):
+        return f"too few trials (fewer than {MIN_TRIALS_FOR_RANKS})"
+    interval = quality.get("spearman_interval")
+    if quality["spearman"] is None:
+        return "undefined (constant values)"
+    return _fmt(quality["spearman"]) + (f" [{_fmt(interval[0])}, {_fmt(interval[1])}]" if interval else "")
 
 
 def _leaderboard(history: list[PastTrial], objective: Objective, sources: dict[int, str]) -> str:

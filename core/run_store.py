@@ -575,8 +575,13 @@ def _suggest(trial: Any, name: str, param: FloatParam | IntParam | CategoricalPa
 
 
 def _prediction_to_dict(prediction: Prediction) -> dict[str, Any]:
-    return {"predictor": prediction.predictor, "final": prediction.final, "log": prediction.log.to_list()}
+    data: dict[str, Any] = {"predictor": prediction.predictor, "final": prediction.final,
+                            "log": prediction.log.to_list()}
+    if prediction.uncertainty is not None:
+        data["uncertainty"] = prediction.uncertainty
+    return data
 
 
 def _prediction_from_dict(data: dict[str, Any]) -> Prediction:
-    return Prediction(data["predictor"], data.get("final"), TrainingLog.from_list(data.get("log") or []))
+    return Prediction(data["predictor"], data.get("final"), TrainingLog.from_list(data.get("log") or []),
+                      data.get("uncertainty"))

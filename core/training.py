@@ -211,7 +211,12 @@ class Backend:
         return data_card.task in self.tasks
 
     def knowledge_base(self) -> Path | None:
-        """A shipped experience export used when the user's store is empty (None: this backend ships none)."""
+        """A shipped experience export of past runs on public data (None: this backend ships none)."""
+        return None
+
+    def performance_matrix(self) -> Path | None:
+        """A shipped :class:`~automl_gpt.knowledge.PerformanceMatrix` (configurations x public datasets), which
+        answers for :meth:`knowledge_base` and gives the first trials and the predicted logs (None: none)."""
         return None
 
     def describe(self) -> dict[str, Any]:

@@ -22,6 +22,10 @@ from automl_gpt.training import TrialResult
 # past the first few the configurations tuned elsewhere stop paying (leave-one-out over the suite, mean rank at 20
 # trials 1.75 with all of them, 1.52 with 9; UCI Adult seed 0 at 30 trials, test log-loss 0.2752 and 0.2744).
 MAX_TRANSFERRED = 9
+# The user's own runs lend their best configurations first when they searched enough on similar data: a run's
+# weight is its similarity times min(1, complete trials / 10) (see ExperienceStore.find_similar).
+USER_FIRST = 2
+USER_MIN_WEIGHT = 0.5
 
 
 def adapt_config(config: dict[str, Any], space: SearchSpace) -> dict[str, Any]:
@@ -53,7 +57,7 @@ def transfer_candidates(experience: list[Experience], space: SearchSpace, limit:
     unless another one ranks high on several similar datasets. Ties keep the interleaved order (the best of every
     dataset, most similar first, then the second best of each...).
     """
-    ordered = sorted(experience, key=lambda e: e.similarity, reverse=True)
+    ordered = sorted(experience, key=lambda e: e.transfer_weight, reverse=True)
     columns = [[(e, i, c) for i, c in enumerate(e.configs)] for e in ordered]
     scores: dict[str, float] = {}
     found: dict[str, tuple[dict[str, Any], list[str]]] = {}
@@ -64,7 +68,7 @@ def transfer_candidates(experience: list[Experience], space: SearchSpace, limit:
             exp, rank, raw = item
             config = adapt_config(raw, space)
             key = config_key(config)
-            scores[key] = scores.get(key, 0.0) + exp.similarity / (rank + 1)
+            scores[key] = scores.get(key, 0.0) + exp.transfer_weight / (rank + 1)
             value = f", score {exp.scores[rank]:.4g}" if rank < len(exp.scores) else ""
             found.setdefault(key, (config, []))[1].append(
                 f"#{rank + 1} on '{exp.dataset}' (similarity {exp.similarity:.2f}{value})"
@@ -78,11 +82,27 @@ def transfer_candidates(experience: list[Experience], space: SearchSpace, limit:
 
 
 def untried_transfers(context: PlanningContext, limit: int | None = MAX_TRANSFERRED) -> list[Candidate]:
-    """The first ``limit`` fused configurations of ``context.experience`` (all of them with ``None``), less those
-    ``context.history`` has tried, in hand-out order: a resumed run finishes the transferred configurations a fresh
-    run would hand out, whatever else it tried in between."""
+    """The first ``limit`` transferred configurations (all of them with ``None``), less those ``context.history``
+    has tried, in hand-out order: a resumed run finishes the transferred configurations a fresh run would hand
+    out, whatever else it tried in between.
+
+    The order: the best configurations of the user's own runs that searched enough on similar data
+    (:data:`USER_FIRST`, weight at least :data:`USER_MIN_WEIGHT`), then the learned portfolio
+    (``context.portfolio``), then the fused configurations of every similar dataset; the model card's defaults
+    come second (beyond ``limit``, unless the queue holds them already), so a run never lacks its baseline.
+    """
+    trusted = [e for e in context.experience if e.origin == "user" and e.transfer_weight >= USER_MIN_WEIGHT]
+    queue = transfer_candidates(trusted, context.space, limit=USER_FIRST) + list(context.portfolio)
+    queue += transfer_candidates(context.experience, context.space)
+    unique: dict[str, Candidate] = {}
+    for candidate in queue:
+        unique.setdefault(config_key(candidate.config), candidate)
+    candidates = list(unique.values())[:limit] if limit is not None else list(unique.values())
+    defaults = context.space.defaults()
+    if candidates and config_key(defaults) not in {config_key(c.config) for c in candidates}:
+        # the baseline to beat, and the best choice on some tables
+        candidates.insert(1, Candidate(defaults, source="transfer", rationale="the model card's defaults"))
     tried = {config_key(p.config) for p in context.history}
-    candidates = transfer_candidates(context.experience, context.space, limit=limit)
     return [c for c in candidates if config_key(c.config) not in tried]
 
 

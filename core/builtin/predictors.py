@@ -1,4 +1,5 @@
-"""Default ``predict_training_log``: the LLM's own prediction and a surrogate fitted on the trials so far."""
+"""Default ``predict_training_log``: the cross-dataset ``matrix`` predictor where the backend ships a performance
+matrix (its online part learns from the run's trials), else the ``surrogate`` fitted on the trials so far."""
 
 from __future__ import annotations
 
@@ -8,6 +9,6 @@ from automl_gpt.planning import Candidate, PlanningContext, Prediction
 
 @hookimpl(trylast=True)
 def predict_training_log(candidate: Candidate, context: PlanningContext) -> Prediction | None:
-    from automl_gpt.surrogate import SurrogatePredictor
+    from automl_gpt.predictor import predict
 
-    return SurrogatePredictor.for_context(context).predict(candidate)
+    return predict(candidate, context)

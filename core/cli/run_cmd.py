@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from automl_gpt.cli.story import closing_lines
 from automl_gpt.errors import UsageError
 from automl_gpt.run_options import check_count, check_seed
 
@@ -113,16 +114,8 @@ def run(ctx: click.Context, card: Path | None, budget: int, time_budget: str | N
             limits=parse_limits(limit_items), prune=not no_prune, llm_cache=not no_cache, storage=storage,
             study_name=study_name, experience=not no_experience, ensemble=not no_ensemble,
         )
-    summary = result.summary
-    best = summary.get("best")
-    click.echo(f"run {result.run_id}: {summary['trials']['total']} trials in {result.folder}")
-    if best:
-        metric = summary["objective"]["metric"]
-        test = {k: v for k, v in best["metrics"].items() if k.startswith("test/")}
-        extra = ", ".join(f"{k} {v:.4g}" for k, v in sorted(test.items()))
-        click.echo(f"best: trial #{best['trial']} valid {metric} {best['value']:.4g}" + (f"; {extra}" if extra else ""))
-        click.echo(f"config: {json.dumps(best['config'])}")
-    click.echo(f"report: {result.folder / 'report.html'}")
+    for line in closing_lines(result.summary, result.folder):
+        click.echo(line)
     return _exit_code(result)
 
 
@@ -186,7 +179,8 @@ def plan(card: Path, dry_run: bool, n_plans: int, llm_spec: str, backend: str | 
     experiment = prepare(card, backend=backend, model=model, seed=seed, options={"llm": llm_spec,
                                                                                   "llm_cache": not no_cache})
     if not no_experience:
-        experiment.context.experience = load_experience(experiment, lambda line: click.echo(line, err=True))
+        experiment.context.experience, experiment.context.portfolio = load_experience(
+            experiment, lambda line: click.echo(line, err=True))
     prompt = get_plugin_manager().hook.build_prompt(context=experiment.context, n_candidates=n_plans)
     planner = LLMPlanner(experiment.context, start_with_default=False, share_with_tpe=False)
     candidates = planner.ask(n_plans)

@@ -187,8 +187,24 @@ def test_empty_store_falls_back_to_the_backend_knowledge_base(filled: Experience
         assert [e.dataset for e in found] == ["diabetes"]
         assert empty.find_similar(HEART, model_card(backend="other")) == []
         empty.add_run(DIGITS, "toy", trials((5, 0.2)), LOGLOSS)
-        # once the user's store has runs, they answer instead of the knowledge base
-        assert [e.dataset for e in empty.find_similar(HEART, model_card(), k=3)] == ["digits"]
+        # the user's runs come first, the shipped knowledge after them, never hidden by them
+        found = empty.find_similar(HEART, model_card(), k=3)
+        assert found[0].dataset == "digits" and found[0].origin == "user"
+        assert {e.dataset for e in found[1:]} <= {"diabetes", "letters", "heart"} and len(found) > 1
+        assert all(e.origin == "knowledge base" for e in found[1:])
+
+
+def test_user_runs_count_only_for_the_same_model_card_and_task_family_and_weigh_by_search(tmp_path: Path) -> None:
+    store = ExperienceStore(tmp_path / "user.sqlite")
+    store.add_run(HEART, "toy", trials((3, 0.3)), LOGLOSS, run_id="one-trial")
+    store.add_run(DIABETES, "toy", trials(*[(d, 0.5 - d / 100) for d in range(2, 12)]), LOGLOSS, run_id="searched")
+    store.add_run(DIGITS, "other-card", trials((5, 0.2)), LOGLOSS, run_id="other")
+    regression = card("prices", "House prices; predict the price.", "regression", 500, 8)
+    store.add_run(regression, "toy", trials((4, 2.0)), Objective("rmse", "minimize"), run_id="regression")
+    found = {e.dataset: e for e in store.find_similar(HEART, model_card(), k=5)}
+    assert set(found) == {"heart", "diabetes"}, "other model cards and other task families do not count"
+    assert found["heart"].weight == pytest.approx(found["heart"].similarity * 0.1, rel=1e-3)  # 1 trial of 10
+    assert found["diabetes"].weight == pytest.approx(found["diabetes"].similarity, rel=1e-3)  # 10 trials
 
 
 @pytest.mark.slow

@@ -95,16 +95,17 @@ def test_transfer_planner_hands_out_experience_then_tpe_that_learned_from_it() -
     ctx = context(experience)
     planner = TransferPlanner(ctx)
     first = planner.ask(2)
-    assert [c.config["max_depth"] for c in first] == [2, 8]
+    assert [c.config["max_depth"] for c in first] == [2, 6], "the best transferred first, the defaults second"
+    assert first[1].config == ctx.space.defaults()
     for number, candidate in enumerate(first):
         res = result(0.1 * (number + 1))
         ctx.history.append(PastTrial(number, candidate.config, res))
         planner.tell(candidate, res)
-    nxt = planner.ask(3)
-    assert [c.source for c in nxt] == ["transfer", "tpe", "tpe"]
-    assert nxt[0].config["max_depth"] == 4
-    # TPE was not seeded with the defaults (experience replaces them) and was told the transfer results.
-    assert all(c.config != ctx.space.defaults() for c in nxt[1:])
+    nxt = planner.ask(4)
+    assert [c.source for c in nxt] == ["transfer", "transfer", "tpe", "tpe"]
+    assert [c.config["max_depth"] for c in nxt[:2]] == [8, 4]
+    # TPE was not seeded with the defaults again and was told the transfer results.
+    assert all(c.config != ctx.space.defaults() for c in nxt[2:])
     study = planner._fallback._study
     assert len([t for t in study.trials if t.value is not None]) == 2
 
@@ -122,7 +123,8 @@ def test_transfer_planner_skips_configs_already_tried_and_honours_max_transfer()
     ctx.history.append(PastTrial(0, tried, result(0.1)))
     planner = TransferPlanner(ctx, max_transfer=2)
     handed = planner.ask(3)
-    assert handed[0].config["max_depth"] == 4 and [c.source for c in handed] == ["transfer", "tpe", "tpe"]
+    assert handed[0].config == ctx.space.defaults() and handed[1].config["max_depth"] == 4
+    assert [c.source for c in handed] == ["transfer", "transfer", "tpe"]
     assert config_key(tried) not in {config_key(c.config) for c in handed}
 
 
@@ -134,7 +136,7 @@ def test_transfer_planner_hands_tpe_the_rest_after_max_transferred_configs() -> 
     ]
     assert len(transfer_candidates(experience, model_card().space())) > MAX_TRANSFERRED
     handed = TransferPlanner(context(experience)).ask(MAX_TRANSFERRED + 2)
-    assert [c.source for c in handed] == ["transfer"] * MAX_TRANSFERRED + ["tpe", "tpe"]
+    assert [c.source for c in handed] == ["transfer"] * (MAX_TRANSFERRED + 1) + ["tpe"]  # + the defaults
 
 
 def test_unknown_fallback_is_a_clear_error() -> None:

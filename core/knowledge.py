@@ -1,0 +1,211 @@
+"""Shipped knowledge: a performance matrix of configurations x datasets, and the portfolio learned from it.
+
+A backend may ship a :class:`PerformanceMatrix` (:meth:`automl_gpt.training.Backend.performance_matrix`): a pool
+of configurations, each trained for real on every dataset of a public suite, with its final validation value and
+its learning curve. From it, for a new data card:
+
+- :func:`neighbour_weights` weighs the suite's datasets by similarity to the card (meta-features, plus the card
+  text when the ``[transfer]`` extra gives embeddings), same task family only;
+- :func:`greedy_portfolio` picks the ordered configurations that maximise the weighted expected normalised
+  improvement over the defaults (greedy portfolio construction, as FLAML's zero-shot defaults and auto-sklearn
+  2.0's portfolios): the first pick is the configuration with the best weighted mean score over similar datasets,
+  so it is robust rather than the best of one neighbour, and it is the defaults themselves where they win;
+- :class:`MatrixPredictor` predicts a candidate's training log before any trial (see :mod:`automl_gpt.predictor`).
+
+Scores are normalised per dataset: 0 = the defaults, 1 = the best configuration of the pool, clipped to [-1, 1];
+a failed training scores -1.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from automl_gpt.card_embedding import CardProfile, combined_similarity
+from automl_gpt.errors import UsageError
+from automl_gpt.planning import Candidate
+from automl_gpt.search_space import SearchSpace
+from automl_gpt.transfer import adapt_config
+
+FORMAT = "automl-gpt-performance-matrix"
+FORMAT_VERSION = 1
+CLASSIFICATION = ("binary", "multiclass")
+NEIGHBOURS = 30  # similar datasets weighed into the portfolio
+PORTFOLIO_SIZE = 9
+FIRST_RULE = "mean"  # how the first configuration is picked, see greedy_portfolio
+MIN_GAP = 0.01  # a gap between defaults and best under 1 % of the defaults' value counts as 1 %
+
+
+def task_family(task: str) -> str:
+    """``classification`` or the task itself: configurations transfer across binary and multiclass tables."""
+    return "classification" if task in CLASSIFICATION else task
+
+
+@dataclass
+class MatrixDataset:
+    """One dataset of the matrix: its profile and, per pool configuration, the validation value and curve."""
+
+    name: str
+    task: str
+    metric: str
+    family: str
+    trivial: float
+    meta: dict[str, float]
+    values: list[float | None]
+    curves: list[list[float] | None] = field(default_factory=list)
+    text: str = ""
+    embedding: list[float] = field(default_factory=list)
+
+    def scores(self, default_index: int = 0) -> np.ndarray:
+        """Normalised scores of every pool configuration (0 = defaults, 1 = best, failures -1), in [-1, 1]."""
+        values = np.array([np.nan if v is None else v for v in self.values], dtype=float)
+        default = values[default_index]
+        done = values[~np.isnan(values)]
+        if math.isnan(default) or not len(done):
+            return np.where(np.isnan(values), -1.0, 0.0)
+        gap = max(default - float(done.min()), MIN_GAP * abs(default), 1e-12)
+        return np.clip(np.where(np.isnan(values), -1.0, (default - values) / gap), -1.0, 1.0)
+
+    def profile(self) -> CardProfile:
+        return CardProfile(np.asarray(self.embedding, dtype=np.float32), dict(self.meta), self.task)
+
+
+@dataclass
+class PerformanceMatrix:
+    """Configurations x datasets, as :mod:`benchmarks/mine_knowledge.py` mines them (``configs[0]`` = defaults)."""
+
+    backend: str
+    configs: list[dict[str, Any]]
+    datasets: list[MatrixDataset]
+    fractions: list[float]
+    limits: dict[str, Any] = field(default_factory=dict)
+    embedding_model: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT, "version": FORMAT_VERSION, "backend": self.backend, "limits": self.limits,
+            "fractions": self.fractions, "embedding_model": self.embedding_model, "configs": self.configs,
+            "datasets": [d.__dict__ for d in self.datasets],
+        }
+
+    def write(self, path: Path) -> None:
+        """Gzipped JSON with reproducible bytes (no time stamp or file name in the gzip header)."""
+        text = json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+
+    @classmethod
+    def read(cls, path: Path) -> PerformanceMatrix:
+        """The matrix in ``path``; :class:`UsageError` naming the file when it is not one."""
+        try:
+            payload = json.loads(gzip.decompress(Path(path).read_bytes()).decode("utf-8"))
+            if payload.get("format") != FORMAT or int(payload.get("version", 0)) > FORMAT_VERSION:
+                raise ValueError(f'not a version-{FORMAT_VERSION} "{FORMAT}"')
+            return cls(
+                backend=str(payload["backend"]),
+                configs=[dict(c) for c in payload["configs"]],
+                datasets=[MatrixDataset(**d) for d in payload["datasets"]],
+                fractions=[float(f) for f in payload["fractions"]],
+                limits=dict(payload.get("limits") or {}),
+                embedding_model=str(payload.get("embedding_model") or ""),
+            )
+        except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"performance matrix {path} cannot be read ({exc}); reinstall automl-gpt") from None
+
+    def without(self, names: set[str]) -> PerformanceMatrix:
+        """The same matrix without the datasets (or families) named (a leave-one-family-out)."""
+        kept = [d for d in self.datasets if d.name not in names and d.family not in names]
+        return PerformanceMatrix(self.backend, self.configs, kept, self.fractions, self.limits, self.embedding_model)
+
+
+@functools.cache
+def read_matrix(path: Path) -> PerformanceMatrix:
+    """:meth:`PerformanceMatrix.read`, once per process and file."""
+    return PerformanceMatrix.read(path)
+
+
+def neighbour_weights(
+    matrix: PerformanceMatrix, profile: CardProfile, *, text_weight: float, k: int = NEIGHBOURS
+) -> dict[str, float]:
+    """Similarity of the ``k`` most similar datasets of the same task family (the rest weigh 0).
+
+    With ``text_weight`` 0 (no text encoder) similarity is by meta-features alone; so it is for a matrix whose
+    datasets carry no embedding.
+    """
+    same = [d for d in matrix.datasets if task_family(d.task) == task_family(profile.task)]
+    use_text = text_weight > 0 and profile.embedding.size > 0
+    scored = []
+    for dataset in same:
+        other = dataset.profile()
+        weight = text_weight if use_text and other.embedding.size == profile.embedding.size else 0.0
+        scored.append((combined_similarity(profile, other, text_weight=weight), dataset.name))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return {name: similarity for similarity, name in scored[:k]}
+
+
+def greedy_portfolio(
+    matrix: PerformanceMatrix, weights: Mapping[str, float], size: int = PORTFOLIO_SIZE, *, first: str = FIRST_RULE
+) -> list[int]:
+    """Indices of ``size`` pool configurations, in hand-out order, greedily maximising
+    ``sum_d w_d * max(score of d over the chosen configurations)`` (each pick adds the most expected improvement
+    over what was picked before).
+
+    The first pick is the most robust one: with ``first="wins"`` the configuration that beats the defaults on
+    the largest weighted share of similar datasets (ties: the better weighted mean score); with ``"mean"`` the
+    best weighted mean score.
+    """
+    rows = [(weights[d.name], d.scores()) for d in matrix.datasets if weights.get(d.name, 0.0) > 0]
+    if not rows:
+        return []
+    weight = np.asarray([w for w, _ in rows])
+    scores = np.stack([s for _, s in rows])
+    best = np.full(len(rows), -np.inf)
+    chosen: list[int] = []
+    for _ in range(min(size, scores.shape[1])):
+        gains = (weight[:, None] * np.maximum(best[:, None], scores)).sum(axis=0)
+        if not chosen and first == "wins":
+            gains = (weight[:, None] * (scores > 0)).sum(axis=0) + 1e-6 * gains
+        gains[chosen] = -np.inf
+        pick = int(np.argmax(gains))
+        chosen.append(pick)
+        best = np.maximum(best, scores[:, pick])
+    return chosen
+
+
+def portfolio_candidates(
+    matrix: PerformanceMatrix, profile: CardProfile, space: SearchSpace, *, text_weight: float,
+    size: int = PORTFOLIO_SIZE,
+) -> list[Candidate]:
+    """The learned portfolio for a new dataset, as transfer candidates adapted to ``space``."""
+    weights = neighbour_weights(matrix, profile, text_weight=text_weight)
+    return [
+        Candidate(adapt_config(matrix.configs[i], space), source="transfer",
+                  rationale=portfolio_rationale(matrix, weights, i))
+        for i in greedy_portfolio(matrix, weights, size)
+    ]
+
+
+def portfolio_rationale(matrix: PerformanceMatrix, weights: Mapping[str, float], index: int) -> str:
+    """Why a pool configuration was picked: how often it beats the defaults on the weighed datasets."""
+    similar = [d for d in matrix.datasets if weights.get(d.name, 0.0) > 0]
+    wins = sum(1 for d in similar if d.scores()[index] > 0)
+    mean = sum(weights[d.name] * d.scores()[index] for d in similar) / max(1e-12, sum(weights[d.name] for d in similar))
+    label = "the defaults" if index == 0 else f"pool configuration #{index}"
+    return (f"portfolio: {label}, beats the defaults on {wins} of {len(similar)} similar datasets "
+            f"(weighted mean normalised score {mean:+.2f})")
+
+
+def trivial_value(task: str, metric: str, class_balance: Sequence[float] | None, target_std: float | None) -> float:
+    """The value a constant predictor gets: the class prior's log-loss, or the target's standard deviation."""
+    if task in CLASSIFICATION and class_balance:
+        shares = [s for s in class_balance if s > 0]
+        total = sum(shares)
+        return float(-sum(s / total * math.log(s / total) for s in shares)) or 1e-6
+    return float(target_std) if target_std else 1.0

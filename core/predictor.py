@@ -1,0 +1,199 @@
+"""A cross-dataset predictor of the training log, right from the first trial: the ``matrix`` predictor.
+
+Offline part: the backend's performance matrix (:mod:`automl_gpt.knowledge`) holds, for a pool of configurations
+on hundreds of datasets, the real final validation value and the real learning curve, both divided by the
+dataset's *trivial value* (what a constant predictor scores: the class prior's log-loss, the target's standard
+deviation). For a candidate configuration, each similar dataset's value is interpolated from its nearest pool
+configurations (Gaussian kernel in the encoded space of :func:`automl_gpt.surrogate.encode`); the weighted mean
+over similar datasets, times the new dataset's trivial value, is the prediction, and their weighted spread its
+uncertainty.
+
+Online part: as the run's own trials finish, the prediction is rescaled by the median ratio of real to predicted
+values on this dataset, and, from :data:`automl_gpt.surrogate.MIN_TRIALS` trials on, corrected by kernel regression
+of the remaining residuals over the run's configurations (what the surrogate predictor used to do alone).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from automl_gpt.card_embedding import CardProfile, meta_features
+from automl_gpt.cards import DataCard
+from automl_gpt.knowledge import CLASSIFICATION, PerformanceMatrix, neighbour_weights, trivial_value
+from automl_gpt.planning import Candidate, PastTrial, PlanningContext, Prediction
+from automl_gpt.search_space import SearchSpace
+from automl_gpt.surrogate import MIN_TRIALS, encode
+from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialState
+
+NAME = "matrix"
+CONFIG_BANDWIDTH = 0.15  # kernel width over encoded configurations (RMS distance in [0, 1]^d)
+RESIDUAL_BANDWIDTH = 0.25
+MAX_BYTES_TO_READ = 50_000_000
+
+
+def card_trivial_value(card: DataCard, metric: str) -> float | None:
+    """The trivial value of ``metric`` for a card: from its class balance, else from the training file's target."""
+    if card.task in CLASSIFICATION and card.class_balance:
+        return trivial_value(card.task, metric, list(card.class_balance.values()), None)
+    path = card.split_path("train")
+    if path is None or not path.is_file() or path.stat().st_size > MAX_BYTES_TO_READ or not card.target:
+        return None
+    import pandas as pd
+    from automl_gpt.card_embedding import _pandas_options
+
+    try:
+        if path.suffix == ".parquet":
+            target = pd.read_parquet(path, columns=[card.target])[card.target]
+        else:
+            target = pd.read_csv(path, **_pandas_options(card.read_options))[card.target]
+    except Exception:  # unreadable here: the backend reports it properly
+        return None
+    if card.task in CLASSIFICATION:
+        return trivial_value(card.task, metric, [float(s) for s in target.value_counts(normalize=True)], None)
+    std = float(pd.to_numeric(target, errors="coerce").std())
+    return std if math.isfinite(std) and std > 0 else None
+
+
+class MatrixPredictor:
+    """Predicts the final validation value and the curve of a configuration on a new dataset (see module doc)."""
+
+    name = NAME
+
+    def __init__(self, matrix: PerformanceMatrix, profile: CardProfile, trivial: float, space: SearchSpace,
+                 objective: Objective, history: Sequence[PastTrial] = (), *, text_weight: float = 0.0) -> None:
+        self.space = space
+        self.objective = objective
+        self.trivial = trivial
+        self.fractions = matrix.fractions
+        weights = neighbour_weights(matrix, profile, text_weight=text_weight)
+        rows = [d for d in matrix.datasets if d.name in weights]
+        self.weights = np.asarray([weights[d.name] for d in rows], dtype=float)
+        self.pool = np.stack([encode(c, space) for c in matrix.configs]) if matrix.configs else np.zeros((0, 0))
+        self.ratios = np.asarray([[np.nan if v is None else v / d.trivial for v in d.values] for d in rows],
+                                 dtype=float).reshape(len(rows), len(matrix.configs))
+        curve_len = len(self.fractions)
+        self.curves = np.asarray(
+            [[c if c is not None and len(c) == curve_len else [np.nan] * curve_len for c in d.curves] for d in rows],
+            dtype=float,
+        ).reshape(len(rows), len(matrix.configs), curve_len)
+        self.history = [t for t in history
+                        if t.result.state == TrialState.COMPLETE and t.result.value(objective) is not None]
+
+    @classmethod
+    def for_context(cls, context: PlanningContext) -> MatrixPredictor | None:
+        """The predictor for a run, or None when the backend ships no matrix or the card's trivial value is unknown."""
+        from automl_gpt.card_embedding import CardEmbedder, text_encoder_installed
+        from automl_gpt.knowledge import read_matrix
+        from automl_gpt.plugins import get_plugin_manager
+
+        backend = get_plugin_manager().backends().get(context.model_card.backend)
+        path = backend.performance_matrix() if backend is not None else None
+        if path is None:
+            return None
+        cached = context.options.get("_matrix_predictor_base")
+        if cached is None:
+            trivial = card_trivial_value(context.data_card, context.objective.metric)
+            if trivial is None:
+                return None
+            text = text_encoder_installed() and bool(read_matrix(path).embedding_model)
+            embedder = CardEmbedder(text=text)
+            profile = CardProfile(embedder.embed(context.data_card), meta_features(context.data_card),
+                                  context.data_card.task)
+            cached = (read_matrix(path), profile, trivial, embedder.text_weight)
+            context.options["_matrix_predictor_base"] = cached
+        matrix, profile, trivial, text_weight = cached
+        return cls(matrix, profile, trivial, context.space, context.objective, context.history,
+                   text_weight=text_weight)
+
+    # -- offline part ----------------------------------------------------------------------------------------
+
+    def _offline(self, config: dict[str, Any]) -> tuple[float, float, np.ndarray] | None:
+        """(predicted ratio, its spread, the predicted curve of ratios) from the matrix alone."""
+        if not len(self.weights) or not self.pool.size:
+            return None
+        x = encode(config, self.space)
+        distances = np.sqrt(((self.pool - x) ** 2).mean(axis=1))
+        kernel = np.exp(-0.5 * (distances / CONFIG_BANDWIDTH) ** 2) + 1e-12
+        known = ~np.isnan(self.ratios)
+        per_dataset = (np.where(known, self.ratios, 0.0) * kernel).sum(axis=1) / np.maximum(
+            (known * kernel).sum(axis=1), 1e-12)
+        usable = known.any(axis=1)
+        if not usable.any():
+            return None
+        weights = self.weights[usable] / self.weights[usable].sum()
+        values = per_dataset[usable]
+        mean = float((weights * values).sum())
+        spread = float(math.sqrt(max(0.0, (weights * (values - mean) ** 2).sum())))
+        curve_known = ~np.isnan(self.curves)
+        curve = (np.where(curve_known, self.curves, 0.0) * kernel[None, :, None]).sum(axis=1) / np.maximum(
+            (curve_known * kernel[None, :, None]).sum(axis=1), 1e-12)
+        curve_mean = (weights[:, None] * curve[usable]).sum(axis=0)
+        if curve_mean[-1] > 0:
+            curve_mean = curve_mean * (mean / curve_mean[-1])  # the curve ends at the predicted final value
+        return mean, spread, curve_mean
+
+    # -- online part -----------------------------------------------------------------------------------------
+
+    def _calibration(self) -> tuple[float, list[tuple[np.ndarray, float]]]:
+        """Scale (median real / predicted) and the residuals left after it, over the run's finished trials."""
+        pairs = []
+        for trial in self.history:
+            offline = self._offline(trial.config)
+            real = trial.result.value(self.objective)
+            if offline is not None and real is not None and offline[0] > 0:
+                pairs.append((trial.config, offline[0] * self.trivial, float(real)))
+        if not pairs:
+            return 1.0, []
+        scale = float(np.median([real / predicted for _, predicted, real in pairs]))
+        residuals = [(encode(config, self.space), real - predicted * scale) for config, predicted, real in pairs]
+        return scale, residuals
+
+    def predict(self, candidate: Candidate) -> Prediction | None:
+        """The predicted final validation value and curve (log steps: percent of the planned rounds)."""
+        offline = self._offline(candidate.config)
+        if offline is None:
+            return None
+        ratio, spread, curve = offline
+        scale, residuals = self._calibration()
+        final = ratio * self.trivial * scale
+        correction = 0.0
+        if len(residuals) >= MIN_TRIALS:
+            x = encode(candidate.config, self.space)
+            points = np.stack([r[0] for r in residuals])
+            errors = np.asarray([r[1] for r in residuals])
+            kernel = np.exp(-0.5 * (np.sqrt(((points - x) ** 2).mean(axis=1)) / RESIDUAL_BANDWIDTH) ** 2) + 1e-12
+            correction = float((kernel * errors).sum() / kernel.sum())
+        final = max(final + correction, 0.0)
+        log = TrainingLog()
+        for fraction, value in zip(self.fractions, curve, strict=True):
+            point = value * self.trivial * scale + correction
+            log.append(LogRecord(round(fraction * 100), "valid", self.objective.metric, max(float(point), 0.0)))
+        return Prediction(self.name, final, log, uncertainty=spread * self.trivial * scale)
+
+
+def predict(candidate: Candidate, context: PlanningContext) -> Prediction | None:
+    """The ``matrix`` prediction where the backend ships a matrix, else the run-only ``surrogate`` one."""
+    from automl_gpt.surrogate import SurrogatePredictor
+
+    matrix = MatrixPredictor.for_context(context)
+    if matrix is not None:
+        return matrix.predict(candidate)
+    return SurrogatePredictor.for_context(context).predict(candidate)
+
+
+def expected_improvement(prediction: Prediction, best: float | None, direction: str) -> float:
+    """Expected improvement of a prediction over ``best`` (larger is better); the negated mean without a best or
+    an uncertainty, so that ranking by it is ranking by the predicted value."""
+    if prediction.final is None:
+        return -math.inf
+    sign = 1.0 if direction == "minimize" else -1.0
+    if best is None or not prediction.uncertainty:
+        return -sign * prediction.final
+    gap = sign * (best - prediction.final)
+    z = gap / prediction.uncertainty
+    cdf = 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+    pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return gap * cdf + prediction.uncertainty * pdf

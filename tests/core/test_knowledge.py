@@ -1,0 +1,86 @@
+"""The performance matrix, similarity weights and the greedy portfolio learned from it."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+from automl_gpt.card_embedding import CardProfile
+from automl_gpt.errors import UsageError
+from automl_gpt.knowledge import (
+    MatrixDataset,
+    PerformanceMatrix,
+    greedy_portfolio,
+    neighbour_weights,
+    trivial_value,
+)
+
+CONFIGS = [{"max_depth": 6}, {"max_depth": 2}, {"max_depth": 9}, {"max_depth": 4}]
+
+
+def dataset(name: str, values: list[float | None], *, task: str = "binary", rows: float = 3.0,
+            family: str = "") -> MatrixDataset:
+    return MatrixDataset(name=name, task=task, metric="logloss", family=family or name, trivial=0.69,
+                         meta={"log10_rows": rows, "log10_features": 1.0}, values=values)
+
+
+def matrix(*datasets: MatrixDataset) -> PerformanceMatrix:
+    return PerformanceMatrix("xgboost", CONFIGS, list(datasets), [0.5, 1.0])
+
+
+def test_scores_are_zero_for_the_defaults_one_for_the_best_and_minus_one_for_failures() -> None:
+    scores = dataset("a", [0.5, 0.4, None, 0.7]).scores()
+    assert scores.tolist() == pytest.approx([0.0, 1.0, -1.0, -1.0])
+
+
+def test_the_first_pick_wins_on_most_datasets_not_hugely_on_one() -> None:
+    # config 2 is the best on one dataset only; config 1 is a little better than the defaults on all three
+    m = matrix(dataset("a", [0.50, 0.49, 0.60, 0.55]), dataset("b", [0.50, 0.49, 0.60, 0.55]),
+               dataset("c", [0.50, 0.49, 0.10, 0.55]))
+    order = greedy_portfolio(m, {"a": 1.0, "b": 1.0, "c": 1.0}, size=3)
+    assert order[0] == 1
+    assert order[1] == 2  # then what adds the most where config 1 left room: dataset c
+
+
+def test_the_defaults_come_first_where_the_matrix_says_they_win() -> None:
+    m = matrix(dataset("a", [0.40, 0.50, 0.60, 0.45]), dataset("b", [0.40, 0.42, 0.60, 0.45]))
+    assert greedy_portfolio(m, {"a": 1.0, "b": 1.0}, size=2)[0] == 0
+
+
+def test_weights_decide_between_datasets_that_disagree() -> None:
+    m = matrix(dataset("near", [0.50, 0.40, 0.60, 0.55]), dataset("far", [0.50, 0.60, 0.40, 0.55]))
+    assert greedy_portfolio(m, {"near": 0.9, "far": 0.1}, size=1) == [1]
+    assert greedy_portfolio(m, {"near": 0.1, "far": 0.9}, size=1) == [2]
+
+
+def test_neighbours_are_of_the_same_task_family_and_ranked_by_meta_features_without_text() -> None:
+    m = matrix(dataset("close", [0.5] * 4, rows=3.1), dataset("far", [0.5] * 4, rows=6.0),
+               dataset("multi", [0.5] * 4, task="multiclass", rows=3.0),
+               dataset("reg", [0.5] * 4, task="regression", rows=3.0))
+    query = CardProfile(np.zeros(0, dtype=np.float32), {"log10_rows": 3.0, "log10_features": 1.0}, "binary")
+    weights = neighbour_weights(m, query, text_weight=0.0, k=10)
+    assert "reg" not in weights and "multi" in weights  # binary and multiclass tables lend to each other
+    assert weights["close"] > weights["far"]
+
+
+def test_a_matrix_round_trips_and_a_damaged_one_names_its_file(tmp_path) -> None:
+    m = matrix(dataset("a", [0.5, 0.4, None, 0.7]))
+    path = tmp_path / "m.json.gz"
+    m.write(path)
+    again = PerformanceMatrix.read(path)
+    assert again.datasets[0].values == [0.5, 0.4, None, 0.7] and again.configs == CONFIGS
+    path.write_bytes(gzip.compress(b"{not json"))
+    with pytest.raises(UsageError, match=r"m\.json\.gz"):
+        PerformanceMatrix.read(path)
+
+
+def test_leaving_a_family_out_removes_all_its_members() -> None:
+    m = matrix(dataset("fri_1", [0.5] * 4, family="friedman"), dataset("fri_2", [0.5] * 4, family="friedman"),
+               dataset("iris", [0.5] * 4))
+    assert [d.name for d in m.without({"friedman"}).datasets] == ["iris"]
+
+
+def test_trivial_values_are_the_prior_log_loss_and_the_target_spread() -> None:
+    assert trivial_value("binary", "logloss", [0.5, 0.5], None) == pytest.approx(np.log(2))
+    assert trivial_value("regression", "rmse", None, 3.5) == 3.5
