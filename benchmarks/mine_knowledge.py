@@ -5,12 +5,12 @@
     python benchmarks/mine_knowledge.py build                      # the shipped matrix, from the cache only
     python benchmarks/mine_knowledge.py status                     # how far the mining got
 
-The pool (:func:`pool`) is the XGBoost defaults, a few changes practitioners try first (:data:`COMMON_PRACTICE`),
-the best configuration of each of the 16 datasets of the earlier knowledge base, and a seeded random
-(space-filling) sample of the search space, all with holdout validation so
-that every configuration of a dataset is scored on the same validation rows. It is trained in blocks of
-:data:`BLOCK` configurations, block by block over the whole suite (smallest datasets first), so that an
-interrupted mining leaves a complete matrix over a prefix of the pool.
+The pool (:func:`pool`, frozen in ``knowledge_cache/pool.json``) is the XGBoost defaults, a few changes
+practitioners try first (:data:`COMMON_PRACTICE`), the best configuration of each of the 16 datasets of the
+earlier knowledge base (the TPE-searched one this matrix replaces), and a seeded random (space-filling) sample,
+all with holdout validation so that every configuration of a dataset is scored on the same validation rows. It is
+trained in blocks of :data:`BLOCK` configurations, block by block over the whole suite (smallest datasets first),
+so that an interrupted mining leaves a complete matrix over a prefix of the pool.
 
 Every finished (dataset, configuration) training is appended at once to ``knowledge_cache/<dataset>.jsonl.gz``
 (one gzip member per record: an append-only, compressed cache committed with the repository). A training killed
@@ -44,7 +44,6 @@ from suite import describe, pmlb_card, suite_names
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "benchmarks" / "knowledge_cache"
-OLD_KNOWLEDGE_BASE = REPO / "plugins" / "backend_tabular" / "knowledge" / "xgboost_pmlb.json.gz"
 MATRIX = REPO / "plugins" / "backend_tabular" / "knowledge" / "xgboost_matrix.json.gz"
 LIMITS: dict[str, Any] = {"max_rows": 3000, "max_rounds": 1000, "threads": 1}
 POOL_SIZE = 64
@@ -90,19 +89,14 @@ def pool(size: int = POOL_SIZE, cache: Path | None = None) -> list[dict[str, Any
 
 
 def make_pool(size: int = POOL_SIZE, seed: int = POOL_SEED) -> list[dict[str, Any]]:
-    """A fresh pool: the defaults, :data:`COMMON_PRACTICE`, the earlier knowledge base's best, random samples."""
-    from automl_gpt.experience import read_export
+    """A fresh pool: the defaults, :data:`COMMON_PRACTICE`, then random samples. (The shipped pool.json also holds,
+    after those, the best configuration of each dataset of the earlier 16-dataset knowledge base.)"""
     from automl_gpt.planners import config_key
     from automl_gpt.plugins import get_plugin_manager
     from automl_gpt.transfer import adapt_config
 
     space = get_plugin_manager().backend("xgboost").model_cards()[0].space()
     configs = [space.defaults()] + [{**space.defaults(), **change} for change in COMMON_PRACTICE]
-    if OLD_KNOWLEDGE_BASE.exists():
-        for run in read_export(OLD_KNOWLEDGE_BASE):
-            best = run.best_trials()
-            if best:
-                configs.append(adapt_config(best[0].config, space))
     rng = random.Random(seed)
     while len(configs) < size * 4 and len({config_key(c) for c in configs}) < size:
         configs.append(space.sample(rng))

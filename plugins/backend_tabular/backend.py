@@ -21,7 +21,6 @@ if TYPE_CHECKING:  # pydantic and yaml load only when cards are needed, keeping 
     from automl_gpt.prediction import TablePredictor
 
 MODEL_CARDS = Path(__file__).parent / "model_cards"
-KNOWLEDGE_BASE = Path(__file__).parent / "knowledge" / "xgboost_pmlb.json.gz"
 PERFORMANCE_MATRIX = Path(__file__).parent / "knowledge" / "xgboost_matrix.json.gz"
 CARD_FILES = ("xgboost", "hist_gradient_boosting", "linear")
 # Parameters that apply to some tasks only: each card file becomes one card per distinct parameter set.
@@ -89,10 +88,6 @@ class XGBoostBackend(Backend):
         from automl_gpt_backend_tabular import ensemble
 
         return ensemble.build(request)
-
-    def knowledge_base(self) -> Path | None:
-        """Best configurations on 16 PMLB datasets (benchmarks/build_knowledge_base.py), for empty stores."""
-        return KNOWLEDGE_BASE if KNOWLEDGE_BASE.exists() else None
 
     def performance_matrix(self) -> Path | None:
         """A pool of configurations trained on the 222 PMLB datasets (benchmarks/mine_knowledge.py)."""

@@ -208,15 +208,18 @@ def test_user_runs_count_only_for_the_same_model_card_and_task_family_and_weigh_
 
 
 @pytest.mark.slow
-def test_shipped_xgboost_knowledge_base_answers_an_empty_store(tmp_path: Path) -> None:
+def test_shipped_xgboost_performance_matrix_answers_an_empty_store(tmp_path: Path) -> None:
     pytest.importorskip("xgboost")
+    from automl_gpt.knowledge import PerformanceMatrix
     from automl_gpt.plugins import get_plugin_manager
 
     backend = get_plugin_manager().backends()["xgboost"]
-    path = backend.knowledge_base()
-    assert path is not None and path.stat().st_size < 2_000_000
-    runs = read_export(path)
-    assert len(runs) == 16 and all(r.best_trials() for r in runs)
+    path = backend.performance_matrix()
+    assert path is not None and path.stat().st_size < 5_000_000
+    matrix = PerformanceMatrix.read(path)
+    assert len(matrix.datasets) >= 100 and len(matrix.configs) >= 8
+    assert {d.task for d in matrix.datasets} == {"binary", "multiclass", "regression"}
+    assert all(d.values[0] is not None for d in matrix.datasets), "every dataset has the defaults' value"
     wine = DataCard(
         name="red_wine",
         task="multiclass",
