@@ -1,43 +1,50 @@
-"""Unseen datasets: does data-card similarity transfer beat plain search at equal budget?
+"""Unseen datasets: does the shipped knowledge beat plain search at equal budget, trained for real?
 
-Leave-one-dataset-out over the public tabular suite (``../shared/data/tabular``, 16 PMLB datasets): for each
-held-out dataset the knowledge base is rebuilt without it (``build_knowledge_base.build(exclude={X})``: no entry for
-X and none of X's configurations tried elsewhere; every training comes from the cache), the ``--neighbours``
-(default: as many as ``automl-gpt run`` uses, 15) most similar datasets are retrieved from it, and each planner
-searches X for up to ``max(budgets)`` real XGBoost trials:
+Leave-one-family-out over the public tabular suite (``../shared/data/tabular``, 222 PMLB datasets, families from
+``suite.families()``): for each held-out dataset X the shipped performance matrix
+(``plugins/backend_tabular/knowledge/xgboost_matrix.json.gz``) loses X's whole family
+(``harness.leave_family_out``: siblings of the same generator or records never help), the learned portfolio for
+X's card is built from the rest (``automl_gpt.knowledge.portfolio_candidates``: similarity by meta-features, plus
+the card text with weight 0.5 when sentence-transformers is installed and the matrix carries embeddings), and each
+planner searches X for up to ``max(budgets)`` real XGBoost trials (under the limits the matrix was mined with):
 
 * ``default``: the model card's defaults (1 trial);
 * ``random``: uniform random configurations;
 * ``tpe``: Optuna TPE seeded with the default configuration;
-* ``transfer``: the best configurations of the similar datasets first, then TPE;
-* ``llm+transfer`` (``--llm``): the LLM planner with the similar datasets in its prompt.
+* ``transfer``: the portfolio first (its first pick, the defaults, then the rest), then TPE;
+* ``llm+transfer`` (``--llm``): the LLM planner with the same portfolio in its context.
 
-Score per dataset = the best validation log-loss after ``b`` trials, normalised so that 0 = the default
-configuration and 1 = the best value any planner found on that dataset within the largest budget (clipped below
-at -1, so a single disastrous random trial cannot dominate a mean). Ranks are per dataset, seed and budget
-(1 = best, ties averaged). Seeds change the planners' randomness; the training seed and the holdout split are
-fixed, so a configuration scores the same whichever planner proposes it (and is trained once, cached).
+The transfer planners get the portfolio only: ``context.experience`` stays empty (the fused configurations of
+similar datasets come after the 9 portfolio configurations in a run's queue, beyond the budgets that matter here,
+and the shipped experience would need a store that cannot see X's family).
+
+Score per dataset = the best validation objective (log-loss, or RMSE for regression) after ``b`` trials,
+normalised so that 0 = the default configuration and 1 = the best value any planner found on that dataset within
+the largest budget (clipped below at -1, so a single disastrous random trial cannot dominate a mean). Ranks are
+per dataset, seed and budget (1 = best, ties averaged). Classification and regression are reported separately.
+Seeds change the planners' randomness; the training seed and the holdout split are fixed, so a configuration
+scores the same whichever planner proposes it (and is trained once, cached in ``benchmarks/out/cache``).
 
 ``--adult`` runs UCI Adult (``examples/adult/card.yaml``, full data, official test split) as an unseen dataset
-with the full shipped knowledge base (which never contained Adult): test log-loss and accuracy of the best
-validation trial within 10 trials, transfer vs TPE seeded with the default, 3 seeds.
+with the full shipped matrix (which never contained Adult): test log-loss and accuracy of the best validation
+trial within 10 trials, transfer vs TPE seeded with the default.
 
-    nice -n 10 python benchmarks/unseen.py                 # the suite, 3 seeds, budgets 1 3 5 10 20
-    nice -n 10 python benchmarks/unseen.py --adult --skip-suite
+    nice -n 10 python benchmarks/unseen.py                                   # the whole suite, 3 seeds
+    nice -n 10 python benchmarks/unseen.py --max-datasets 24 --seeds 0 --budgets 1,3,5,10 --workers 2
+    nice -n 10 python benchmarks/unseen.py --adult --skip-suite --seeds 0,1,2
+    python benchmarks/unseen.py --report-only                                # tables from the per-dataset files
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import multiprocessing
 import os
 import platform
+import random
 import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -47,46 +54,68 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import build_knowledge_base as kb
-from automl_gpt.experience import SIMILAR_DATASETS, ExperienceStore
-from automl_gpt.planning import Experience
+import harness
+from automl_gpt.card_embedding import CardEmbedder, CardProfile, meta_features, text_encoder_installed
+from automl_gpt.cards import DataCard
+from automl_gpt.knowledge import PerformanceMatrix, portfolio_candidates, task_family
+from automl_gpt.planning import Candidate
 from automl_gpt.plugins import get_plugin_manager
 from automl_gpt.training import TrialState
+from mine_knowledge import MATRIX
+from suite import describe, families, pmlb_card, suite_names
 
 PLANNERS = ("default", "random", "tpe", "transfer")
 BUDGETS = (1, 3, 5, 10, 20)
 SEEDS = (0, 1, 2)
-OUT = kb.REPO / "benchmarks" / "out" / "unseen"
-ADULT_CARD = kb.REPO / "examples" / "adult" / "card.yaml"
+TEXT_WEIGHT = 0.5
+OUT = harness.REPO / "benchmarks" / "out" / "unseen"
+ADULT_CARD = harness.REPO / "examples" / "adult" / "card.yaml"
 
 
-def loo_experience(name: str, args: argparse.Namespace, searched: dict[str, list[kb.Row]]) -> list[Experience]:
-    """The similar datasets of ``name`` from a knowledge base rebuilt without it."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "kb.json.gz"
-        runs = kb.build(
-            path,
-            exclude={name},
-            trials=args.kb_trials,
-            cross=args.kb_cross,
-            keep=args.kb_keep,
-            limits=kb.LIMITS,
-            cache=Path(args.cache),
-            verbose=False,
-            searched={k: v for k, v in searched.items() if k != name},
-        )
-        assert all(r.dataset != name for r in runs)
-        store = ExperienceStore(Path(tmp) / "store.sqlite")
-        store.import_(path)
-        prepared = kb.setup(kb.pmlb_card(name))
-        return store.find_similar(prepared.card, prepared.model_card, k=args.neighbours, exclude=[name])
+def stratified_subset(names: list[str], n: int, seed: int = 0) -> list[str]:
+    """``n`` datasets, at most one per family, with each task (binary, multiclass, regression) in proportion to
+    its share of the families (largest remainders), drawn with ``seed``."""
+    rng = random.Random(seed)
+    by_family: dict[str, list[str]] = {}
+    for name in sorted(names):
+        by_family.setdefault(families().get(name, name), []).append(name)
+    by_task: dict[str, list[str]] = {}
+    for _, members in sorted(by_family.items()):
+        pick = rng.choice(members)
+        by_task.setdefault(describe(pick)["task"], []).append(pick)
+    total = sum(len(v) for v in by_task.values())
+    n = min(n, total)
+    exact = {task: n * len(v) / total for task, v in by_task.items()}
+    quota = {task: int(x) for task, x in exact.items()}
+    for task in sorted(exact, key=lambda t: (quota[t] - exact[t], t))[: n - sum(quota.values())]:
+        quota[task] += 1
+    return sorted(name for task, members in by_task.items() for name in rng.sample(members, quota[task]))
 
 
-def run_dataset(name: str, experience: list[Experience], args: argparse.Namespace) -> dict[str, Any]:
+def text_weight(matrix: PerformanceMatrix, no_text: bool = False) -> float:
+    """0.5 when the card text can be embedded like the matrix's datasets were, else 0 (meta-features alone)."""
+    return TEXT_WEIGHT if not no_text and text_encoder_installed() and bool(matrix.embedding_model) else 0.0
+
+
+def card_profile(card: DataCard, weight: float) -> CardProfile:
+    """The card's profile as the matrix's datasets were profiled (no embedding without text similarity)."""
+    embedding = CardEmbedder().embed(card) if weight > 0 else CardEmbedder(text=False).embed(card)
+    return CardProfile(embedding, meta_features(card), card.task)
+
+
+def loo_portfolio(name: str, matrix: PerformanceMatrix, weight: float) -> list[Candidate]:
+    """The learned portfolio for suite dataset ``name`` from the matrix without its family."""
+    prepared = harness.setup(pmlb_card(name))
+    loo = harness.leave_family_out(matrix, name)
+    return portfolio_candidates(loo, card_profile(prepared.card, weight), prepared.model_card.space(),
+                                text_weight=weight)
+
+
+def run_dataset(name: str, portfolio: list[Candidate], args: argparse.Namespace) -> dict[str, Any]:
     """Every planner and seed on one held-out dataset: best-so-far validation curves."""
-    kb.quiet()
-    prepared = kb.setup(kb.pmlb_card(name))
-    evaluate = kb.Evaluator(prepared, kb.LIMITS, Path(args.cache))
+    harness.quiet()
+    prepared = harness.setup(pmlb_card(name))
+    evaluate = harness.Evaluator(prepared, harness.LIMITS, Path(args.cache))
     objective = prepared.backend.objective(prepared.card)
     budget = max(args.budgets)
     curves: dict[str, dict[str, list[float]]] = {}
@@ -97,13 +126,13 @@ def run_dataset(name: str, experience: list[Experience], args: argparse.Namespac
         for seed in args.llm_seeds if llm else args.seeds:
             context = prepared.context(seed)
             if planner_name in {"transfer", "llm+transfer"}:
-                context.experience = list(experience)
-            if planner_name == "llm+transfer":
+                context.portfolio = list(portfolio)
+            if llm:
                 context.options = {"llm": args.llm_name, "llm_cache": True}
-            hook_name = "llm" if planner_name == "llm+transfer" else planner_name
+            hook_name = "llm" if llm else planner_name
             planner = get_plugin_manager().hook.plan_trials(name=hook_name, context=context)
             trials = 1 if planner_name == "default" else min(budget, args.llm_budget) if llm else budget
-            history = kb.drive(planner, context, trials, evaluate, batch=args.llm_batch if llm else 1)
+            history = harness.drive(planner, context, trials, evaluate, batch=args.llm_batch if llm else 1)
             curve, best = [], float("inf")
             for past in history:
                 value = past.result.value(objective)
@@ -114,10 +143,13 @@ def run_dataset(name: str, experience: list[Experience], args: argparse.Namespac
             firsts.setdefault(planner_name, {})[str(seed)] = [json.dumps(p.config, sort_keys=True) for p in history[:3]]
     return {
         "dataset": name,
+        "task": prepared.card.task,
+        "family": families().get(name, name),
+        "metric": prepared.card.metric,
         "curves": curves,
         "trained": evaluate.trained,
         "seconds": time.monotonic() - started,
-        "similar": [(e.dataset, e.similarity) for e in experience],
+        "portfolio": [c.rationale for c in portfolio],
         "first_configs": firsts,
     }
 
@@ -182,65 +214,30 @@ def print_table(table: dict, budgets: list[int], title: str) -> str:
     return text
 
 
-def plot(table: dict, budgets: list[int], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for planner, row in table.items():
-        left.plot(budgets, [row[b]["score"] for b in budgets], marker="o", label=planner)
-        right.plot(budgets, [row[b]["rank"] for b in budgets], marker="o", label=planner)
-    for axis, label in ((left, "mean normalised score (0 = default, 1 = best found)"), (right, "mean rank")):
-        axis.set_xscale("log")
-        axis.set_xticks(budgets, [str(b) for b in budgets])
-        axis.set_xlabel("trials")
-        axis.set_ylabel(label)
-        axis.grid(alpha=0.3)
-    right.invert_yaxis()
-    left.legend()
-    fig.suptitle("Unseen datasets: leave-one-dataset-out over 16 PMLB datasets, 3 seeds")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-
-
-def add_knowledge_base_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options :func:`search_suite` and :func:`loo_experience` read: neighbours, knowledge-base shape, cache."""
-    parser.add_argument("--neighbours", type=int, default=SIMILAR_DATASETS, help="similar datasets the transfer fuses")
-    parser.add_argument("--kb-trials", type=int, default=kb.KB_TRIALS)
-    parser.add_argument("--kb-cross", type=int, default=kb.KB_CROSS)
-    parser.add_argument("--kb-keep", type=int, default=kb.KB_KEEP)
-    parser.add_argument("--cache", default=str(kb.CACHE))
-
-
-def search_suite(args: argparse.Namespace) -> dict[str, list[kb.Row]]:
-    """Step 1 of the knowledge-base build for every suite dataset (from the cache; it does not depend on what a
-    leave-one-out excludes)."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        return {n: kb.search(n, args.kb_trials, kb.LIMITS, Path(args.cache)) for n in kb.suite_names()}
-
-
 def suite(args: argparse.Namespace) -> None:
-    names = args.datasets or kb.suite_names()
-    print(f"building leave-one-out knowledge bases for {len(names)} datasets ...", flush=True)
-    searched = search_suite(args)
-    experience = {name: loo_experience(name, args, searched) for name in names}
+    matrix = PerformanceMatrix.read(Path(args.matrix))
+    weight = text_weight(matrix, args.no_text)
+    names = args.datasets or suite_names()
+    if args.max_datasets:
+        names = stratified_subset(names, args.max_datasets, args.subset_seed)
+    print(f"matrix {Path(args.matrix).name}: {len(matrix.datasets)} datasets x {len(matrix.configs)} configurations; "
+          f"similarity by {'card text and ' if weight else ''}meta-features; {len(names)} held-out datasets: "
+          + ", ".join(names), flush=True)
+    portfolios = {name: loo_portfolio(name, matrix, weight) for name in names}
     for name in names:
-        similar = ", ".join(f"{e.dataset} {e.similarity:.2f}" for e in experience[name])
-        print(f"  {name:25s} <- {similar}", flush=True)
+        first = portfolios[name][0].rationale.removeprefix("portfolio: ") if portfolios[name] else "none"
+        print(f"  {name:28s} family {families().get(name, name)}: first {first}", flush=True)
     out = Path(args.out)
     (out / "datasets").mkdir(parents=True, exist_ok=True)
     results = []
-    # spawn, not fork: this process has loaded the text encoder (torch threads), and a forked child can deadlock
+    # spawn, not fork: this process may have loaded the text encoder (torch threads); a forked child can deadlock
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_dataset, name, experience[name], args): name for name in _cheap_first(names)}
+        futures = {pool.submit(run_dataset, name, portfolios[name], args): name for name in _cheap_first(names)}
         for future in as_completed(futures):
             item = future.result()
             results.append(item)
             (out / "datasets" / f"{item['dataset']}.json").write_text(json.dumps(item), encoding="utf-8")
-            print(f"  done {item['dataset']:25s} {item['seconds']:6.1f} s, {item['trained']} trainings", flush=True)
+            print(f"  done {item['dataset']:28s} {item['seconds']:6.1f} s, {item['trained']} trainings", flush=True)
     results.sort(key=lambda r: r["dataset"])
     (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     report(results, args)
@@ -250,87 +247,82 @@ def _cheap_first(names: list[str]) -> list[str]:
     """Smallest datasets (rows x features x classes) first, so a run cut short has the most datasets done."""
 
     def cost(name: str) -> float:
-        card = kb.pmlb_card(name)
-        return min(card.n_rows or 0, kb.LIMITS["max_rows"]) * (card.n_features or 1) * len(card.label_space or [0, 1])
+        card = pmlb_card(name)
+        rows = min(card.n_rows or 0, harness.LIMITS["max_rows"])
+        return rows * (card.n_features or 1) * len(card.label_space or [0, 1])
 
     return sorted(names, key=cost)
 
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    """Print and write the tables (and the plot) from the per-dataset results."""
+    """Print and write the tables (classification and regression apart) from the per-dataset results."""
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     planners = [p for p in args.planners if p != "llm+transfer"]
     budgets, seeds = list(args.budgets), list(args.seeds)
-    table = summarise(results, planners, budgets, seeds)
-    title = (
-        f"mean normalised score / mean rank / share of (dataset, seed) beating the default, "
-        f"{len(results)} datasets x {len(seeds)} seeds"
-    )
-    text = print_table(table, budgets, title)
-    first = seeds[0]
-    zero_shot = [
-        r["dataset"]
-        for r in results
-        if "transfer" in planners
-        and best_at(r["curves"]["transfer"][str(first)], 1) < r["curves"]["default"][str(first)][0] - 1e-12
-    ]
-    verdict = _verdict(table, zero_shot, len(results), planners)
-    print(verdict, flush=True)
-    parts = [text, verdict]
-    if "llm+transfer" in args.planners:
-        llm_budgets = [b for b in budgets if b <= args.llm_budget]
-        llm_table = summarise(results, [*planners, "llm+transfer"], llm_budgets, list(args.llm_seeds))
-        parts.append(
-            print_table(llm_table, llm_budgets, f"with llm+transfer ({args.llm_name}), seeds {args.llm_seeds}")
-        )
+    parts, summary = [], {}
+    for family in ("classification", "regression"):
+        mine = [r for r in results if task_family(r["task"]) == family]
+        if not mine:
+            continue
+        table = summarise(mine, planners, budgets, seeds)
+        summary[family] = table
+        title = (f"{family}: mean normalised score / mean rank / share of (dataset, seed) beating the default, "
+                 f"{len(mine)} held-out datasets x {len(seeds)} seeds")
+        parts.append(print_table(table, budgets, title))
+        verdict = _verdict(table, mine, seeds[0], planners)
+        print(verdict, flush=True)
+        parts.append(verdict)
+        if "llm+transfer" in args.planners:
+            llm_budgets = [b for b in budgets if b <= args.llm_budget]
+            llm_table = summarise(mine, [*planners, "llm+transfer"], llm_budgets, list(args.llm_seeds))
+            parts.append(print_table(llm_table, llm_budgets,
+                                     f"{family} with llm+transfer ({args.llm_name}), seeds {args.llm_seeds}"))
     (out / "table.md").write_text("\n\n".join(parts) + "\n", encoding="utf-8")
-    (out / "summary.json").write_text(json.dumps(table, indent=1), encoding="utf-8")
-    plot(table, budgets, Path(args.plot))
-    print(f"wrote {out}/results.json, table.md and {args.plot}", flush=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    print(f"wrote {out}/table.md and summary.json ({len(results)} datasets)", flush=True)
 
 
-def _verdict(table: dict, zero_shot: list[str], n: int, planners: list[str]) -> str:
+def _verdict(table: dict, results: list[dict[str, Any]], seed: int, planners: list[str]) -> str:
     if "transfer" not in planners:
         return ""
-    lines = [
-        f"zero-shot (1 trial): transfer beats the default on {len(zero_shot)}/{n} datasets "
-        f"({100 * len(zero_shot) / max(n, 1):.0f}%; target >= 75%)"
-    ]
-    if 5 in table["transfer"]:
-        rank = table["transfer"][5]["rank"]
-        others = {p: table[p][5]["rank"] for p in ("tpe", "random") if p in table}
-        met = all(rank < r for r in others.values())
-        lines.append(
-            f"5 trials: transfer mean rank {rank:.2f} vs "
-            + ", ".join(f"{p} {r:.2f}" for p, r in others.items())
-            + f" -> {'met' if met else 'missed'}"
-        )
+    zero_shot = [r for r in results
+                 if best_at(r["curves"]["transfer"][str(seed)], 1) < r["curves"]["default"][str(seed)][0] - 1e-12]
+    n = len(results)
+    lines = [f"first trial: transfer beats the default on {len(zero_shot)}/{n} datasets "
+             f"({100 * len(zero_shot) / max(n, 1):.0f}%)"]
+    for budget in (b for b in (3, 5, 10) if b in table["transfer"]):
+        others = {p: table[p][budget]["rank"] for p in ("tpe", "random") if p in table}
+        lines.append(f"{budget} trials: transfer mean rank {table['transfer'][budget]['rank']:.2f} vs "
+                     + ", ".join(f"{p} {r:.2f}" for p, r in others.items()))
     return "\n".join(lines)
 
 
 def adult(args: argparse.Namespace) -> None:
-    """UCI Adult as an unseen dataset: the shipped knowledge base never saw it."""
+    """UCI Adult as an unseen dataset: the full shipped matrix never saw it."""
     from automl_gpt.cards import load_data_card
 
-    kb.quiet()
+    harness.quiet()
     card = load_data_card(ADULT_CARD)
-    prepared = kb.setup(card)
-    store = ExperienceStore(Path(tempfile.mkdtemp()) / "empty.sqlite")  # empty: the shipped knowledge base answers
-    experience = store.find_similar(card, prepared.model_card, k=args.neighbours)
-    assert all(e.dataset != "adult" for e in experience)
-    print("adult <- " + ", ".join(f"{e.dataset} {e.similarity:.2f}" for e in experience), flush=True)
+    prepared = harness.setup(card)
+    matrix = PerformanceMatrix.read(Path(args.matrix))
+    assert all(d.name != "adult" for d in matrix.datasets)
+    weight = text_weight(matrix, args.no_text)
+    portfolio = portfolio_candidates(matrix, card_profile(card, weight), prepared.model_card.space(),
+                                     text_weight=weight)
+    print("adult portfolio: " + "; ".join(c.rationale.removeprefix("portfolio: ") for c in portfolio[:3]), flush=True)
     limits = {"threads": args.adult_threads}
-    evaluate = kb.Evaluator(prepared, limits, Path(args.cache))
+    evaluate = harness.Evaluator(prepared, limits, Path(args.cache))
     objective = prepared.backend.objective(card)
     rows = []
     for planner_name in ("transfer", "tpe"):
         for seed in args.seeds:
             context = prepared.context(seed)
             if planner_name == "transfer":
-                context.experience = list(experience)
+                context.portfolio = list(portfolio)
             planner = get_plugin_manager().hook.plan_trials(name=planner_name, context=context)
             started = time.monotonic()
-            history = kb.drive(planner, context, args.adult_trials, evaluate)
+            history = harness.drive(planner, context, args.adult_trials, evaluate)
             done = [p for p in history if p.result.state == TrialState.COMPLETE]
             best = min(done, key=lambda p: p.result.value(objective))
             metrics = best.result.metrics
@@ -370,42 +362,54 @@ def adult(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "adult.md").write_text(text + "\n", encoding="utf-8")
     (out / "adult.json").write_text(
-        json.dumps({"similar": [(e.dataset, e.similarity) for e in experience], "rows": rows}, indent=1),
-        encoding="utf-8",
+        json.dumps({"portfolio": [c.rationale for c in portfolio], "rows": rows}, indent=1), encoding="utf-8"
     )
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",")]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--datasets", nargs="*", help="held-out datasets (default: all 16)")
-    parser.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=list(SEEDS))
-    parser.add_argument("--budgets", type=lambda s: [int(x) for x in s.split(",")], default=list(BUDGETS))
+    parser.add_argument("--datasets", nargs="*", help="held-out datasets (default: the whole suite)")
+    parser.add_argument("--max-datasets", type=int, default=0,
+                        help="a seeded subset of N datasets, one per family, stratified by task")
+    parser.add_argument("--subset-seed", type=int, default=0)
+    parser.add_argument("--seeds", type=_ints, default=list(SEEDS))
+    parser.add_argument("--budgets", type=_ints, default=list(BUDGETS))
     parser.add_argument("--llm", action="store_true", help="add the llm+transfer planner (needs an LLM)")
     parser.add_argument("--llm-name", default="local", help="LLM for --llm (default: the local model)")
     parser.add_argument("--llm-budget", type=int, default=5, help="trials of the llm+transfer runs")
     parser.add_argument("--llm-batch", type=int, default=4, help="plans per LLM call")
-    parser.add_argument("--llm-seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0])
-    parser.add_argument("--workers", type=int, default=3, help="datasets searched in parallel")
-    add_knowledge_base_arguments(parser)
+    parser.add_argument("--llm-seeds", type=_ints, default=[0])
+    parser.add_argument("--workers", type=int, default=2, help="datasets searched in parallel")
+    parser.add_argument("--matrix", default=str(MATRIX), help="performance matrix (default: the shipped one)")
+    parser.add_argument("--no-text", action="store_true", help="similarity by meta-features only")
+    parser.add_argument("--cache", default=str(harness.CACHE), help="folder of cached trainings")
     parser.add_argument("--out", default=str(OUT))
-    parser.add_argument("--plot", default=str(kb.REPO / "docs" / "unseen.png"))
     parser.add_argument("--adult", action="store_true", help="also run UCI Adult as an unseen dataset")
     parser.add_argument("--adult-trials", type=int, default=10)
     parser.add_argument("--adult-threads", type=int, default=2)
     parser.add_argument("--skip-suite", action="store_true", help="only --adult")
-    parser.add_argument("--report-only", action="store_true", help="re-print the tables from results.json")
+    parser.add_argument("--report-only", action="store_true", help="re-print the tables from the per-dataset files")
     args = parser.parse_args(argv)
     args.planners = list(PLANNERS) + (["llm+transfer"] if args.llm else [])
-    kb.quiet()
+    unknown = set(args.datasets or []) - set(suite_names())
+    if unknown:
+        parser.error(f"unknown dataset(s): {', '.join(sorted(unknown))} (see ../shared/data/tabular/INDEX.md)")
     print(
-        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; limits {kb.LIMITS}",
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; limits {harness.LIMITS}",
         flush=True,
     )
     if args.report_only:  # from the per-dataset files, so a partial run can be reported too
         files = sorted((Path(args.out) / "datasets").glob("*.json"))
+        if not files:
+            parser.error(f"no per-dataset results in {Path(args.out) / 'datasets'} (run without --report-only)")
         report([json.loads(f.read_text(encoding="utf-8")) for f in files], args)
     elif not args.skip_suite:
+        harness.quiet()
         suite(args)
     if args.adult:
         adult(args)
