@@ -221,7 +221,8 @@ def suite(args: argparse.Namespace) -> None:
     if args.max_datasets:
         names = stratified_subset(names, args.max_datasets, args.subset_seed)
     print(f"matrix {Path(args.matrix).name}: {len(matrix.datasets)} datasets x {len(matrix.configs)} configurations; "
-          f"similarity by {'card text and ' if weight else ''}meta-features; {len(names)} held-out datasets: "
+          f"similarity by {'card text and ' if weight else ''}meta-features; limits {harness.LIMITS}; "
+          f"{len(names)} held-out datasets: "
           + ", ".join(names), flush=True)
     portfolios = {name: loo_portfolio(name, matrix, weight) for name in names}
     for name in names:
@@ -311,7 +312,7 @@ def adult(args: argparse.Namespace) -> None:
     portfolio = portfolio_candidates(matrix, card_profile(card, weight), prepared.model_card.space(),
                                      text_weight=weight)
     print("adult portfolio: " + "; ".join(c.rationale.removeprefix("portfolio: ") for c in portfolio[:3]), flush=True)
-    limits = {"threads": args.adult_threads}
+    limits = {"threads": args.adult_threads}  # full data and rounds, as automl-gpt run trains Adult
     evaluate = harness.Evaluator(prepared, limits, Path(args.cache))
     objective = prepared.backend.objective(card)
     rows = []
@@ -400,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown dataset(s): {', '.join(sorted(unknown))} (see ../shared/data/tabular/INDEX.md)")
     print(
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; limits {harness.LIMITS}",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         flush=True,
     )
     if args.report_only:  # from the per-dataset files, so a partial run can be reported too
