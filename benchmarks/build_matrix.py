@@ -81,7 +81,7 @@ def build_matrix(cache: Path, out: Path, limits: dict[str, Any], pool: list[dict
             embedding=[round(float(x), 4) for x in embedder.embed_text(text)] if embedder else [],
         ))
     matrix = PerformanceMatrix(
-        backend="xgboost", configs=[pool[i] for i in complete], datasets=datasets,
+        backend="xgboost", model_card="xgboost", configs=[pool[i] for i in complete], datasets=datasets,
         fractions=list(CURVE_FRACTIONS), limits={k: v for k, v in limits.items() if k != "threads"},
         embedding_model=embedder.model_name if embedder else "",
     )

@@ -390,7 +390,8 @@ class ExperienceStore:
 
         backend = get_plugin_manager().backends().get(model_card.backend)
         path = backend.performance_matrix() if backend is not None else None
-        return read_matrix(Path(path)) if path is not None else None
+        matrix = read_matrix(Path(path)) if path is not None else None
+        return matrix if matrix is not None and matrix.card == model_card.name else None  # mined with this card
 
     def _connect(self) -> sqlite3.Connection:
         """Open (creating when absent) the store; a file that is not a store raises, untouched."""

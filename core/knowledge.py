@@ -87,10 +87,16 @@ class PerformanceMatrix:
     fractions: list[float]
     limits: dict[str, Any] = field(default_factory=dict)
     embedding_model: str = ""
+    model_card: str = ""  # the model card the pool was trained with ("": the backend's name)
+
+    @property
+    def card(self) -> str:
+        return self.model_card or self.backend
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format": FORMAT, "version": FORMAT_VERSION, "backend": self.backend, "limits": self.limits,
+            "format": FORMAT, "version": FORMAT_VERSION, "backend": self.backend, "model_card": self.card,
+            "limits": self.limits,
             "fractions": self.fractions, "embedding_model": self.embedding_model, "configs": self.configs,
             "datasets": [d.__dict__ for d in self.datasets],
         }
@@ -115,6 +121,7 @@ class PerformanceMatrix:
                 fractions=[float(f) for f in payload["fractions"]],
                 limits=dict(payload.get("limits") or {}),
                 embedding_model=str(payload.get("embedding_model") or ""),
+                model_card=str(payload.get("model_card") or ""),
             )
         except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"performance matrix {path} cannot be read ({exc}); reinstall automl-gpt") from None
@@ -122,7 +129,8 @@ class PerformanceMatrix:
     def without(self, names: set[str]) -> PerformanceMatrix:
         """The same matrix without the datasets (or families) named (a leave-one-family-out)."""
         kept = [d for d in self.datasets if d.name not in names and d.family not in names]
-        return PerformanceMatrix(self.backend, self.configs, kept, self.fractions, self.limits, self.embedding_model)
+        return PerformanceMatrix(self.backend, self.configs, kept, self.fractions, self.limits, self.embedding_model,
+                                 self.model_card)
 
 
 @functools.cache

@@ -91,7 +91,7 @@ class MatrixPredictor:
 
         backend = get_plugin_manager().backends().get(context.model_card.backend)
         path = backend.performance_matrix() if backend is not None else None
-        if path is None:
+        if path is None or read_matrix(path).card != context.model_card.name:  # mined with another model card
             return None
         cached = context.options.get("_matrix_predictor_base")
         if cached is None:

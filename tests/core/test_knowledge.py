@@ -84,3 +84,22 @@ def test_leaving_a_family_out_removes_all_its_members() -> None:
 def test_trivial_values_are_the_prior_log_loss_and_the_target_spread() -> None:
     assert trivial_value("binary", "logloss", [0.5, 0.5], None) == pytest.approx(np.log(2))
     assert trivial_value("regression", "rmse", None, 3.5) == 3.5
+
+
+@pytest.mark.slow
+def test_the_shipped_matrix_serves_only_the_model_card_it_was_mined_with(tmp_path) -> None:
+    pytest.importorskip("xgboost")
+    from automl_gpt.card_embedding import CardEmbedder
+    from automl_gpt.cards import DataCard
+    from automl_gpt.experience import ExperienceStore
+    from automl_gpt.plugins import get_plugin_manager
+
+    backend = get_plugin_manager().backends()["xgboost"]
+    cards = {c.name: c for c in backend.model_cards() if "binary" in c.tasks}
+    data = DataCard(name="toy", task="binary", train=str(tmp_path / "t.csv"), target="y", n_rows=2000,
+                    n_features=8, class_balance={"0": 0.7, "1": 0.3})
+    store = ExperienceStore(tmp_path / "store.sqlite", embedder=CardEmbedder(text=False))
+    portfolio = store.portfolio(data, cards["xgboost"])
+    assert len(portfolio) >= 8 and all(cards["xgboost"].space().contains(c.config) for c in portfolio)
+    assert store.portfolio(data, cards["linear"]) == [], "XGBoost results are no knowledge about a linear model"
+    assert store.find_similar(data, cards["linear"]) == []
