@@ -8,9 +8,10 @@ configurations (Gaussian kernel in the encoded space of :func:`automl_gpt.surrog
 over similar datasets, times the new dataset's trivial value, is the prediction, and their weighted spread its
 uncertainty.
 
-Online part: as the run's own trials finish, the prediction is rescaled by the median ratio of real to predicted
-values on this dataset, and, from :data:`automl_gpt.surrogate.MIN_TRIALS` trials on, corrected by kernel regression
-of the remaining residuals over the run's configurations (what the surrogate predictor used to do alone).
+Online part: as the run's own trials finish, the similar datasets that rank them as they really ranked weigh more
+(:meth:`MatrixPredictor._agreement`), the prediction is rescaled by the median ratio of real to predicted values
+on this dataset, and, from :data:`automl_gpt.surrogate.MIN_TRIALS` trials on, corrected by kernel regression of the
+remaining residuals over the run's configurations (what the surrogate predictor used to do alone).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialState
 NAME = "matrix"
 CONFIG_BANDWIDTH = 0.15  # kernel width over encoded configurations (RMS distance in [0, 1]^d)
 RESIDUAL_BANDWIDTH = 0.25
+AGREEMENT_FLOOR = 0.05  # a dataset that ranks every finished pair wrongly keeps a little weight
+AGREEMENT_POWER = 4
 MAX_BYTES_TO_READ = 50_000_000
 
 
@@ -81,6 +84,8 @@ class MatrixPredictor:
         ).reshape(len(rows), len(matrix.configs), curve_len)
         self.history = [t for t in history
                         if t.result.state == TrialState.COMPLETE and t.result.value(objective) is not None]
+        self.weights = self.weights * self._agreement()
+        self.scale, self.residuals = self._calibration()
 
     @classmethod
     def for_context(cls, context: PlanningContext) -> MatrixPredictor | None:
@@ -110,17 +115,23 @@ class MatrixPredictor:
 
     # -- offline part ----------------------------------------------------------------------------------------
 
+    def _kernel(self, config: dict[str, Any]) -> np.ndarray:
+        distances = np.sqrt(((self.pool - encode(config, self.space)) ** 2).mean(axis=1))
+        return np.exp(-0.5 * (distances / CONFIG_BANDWIDTH) ** 2) + 1e-12
+
+    def _per_dataset(self, kernel: np.ndarray) -> np.ndarray:
+        """Each similar dataset's value (ratio) for a configuration, interpolated over the pool."""
+        known = ~np.isnan(self.ratios)
+        return (np.where(known, self.ratios, 0.0) * kernel).sum(axis=1) / np.maximum((known * kernel).sum(axis=1),
+                                                                                     1e-12)
+
     def _offline(self, config: dict[str, Any]) -> tuple[float, float, np.ndarray] | None:
         """(predicted ratio, its spread, the predicted curve of ratios) from the matrix alone."""
-        if not len(self.weights) or not self.pool.size:
+        if not len(self.weights) or not self.pool.size or not self.weights.sum() > 0:
             return None
-        x = encode(config, self.space)
-        distances = np.sqrt(((self.pool - x) ** 2).mean(axis=1))
-        kernel = np.exp(-0.5 * (distances / CONFIG_BANDWIDTH) ** 2) + 1e-12
-        known = ~np.isnan(self.ratios)
-        per_dataset = (np.where(known, self.ratios, 0.0) * kernel).sum(axis=1) / np.maximum(
-            (known * kernel).sum(axis=1), 1e-12)
-        usable = known.any(axis=1)
+        kernel = self._kernel(config)
+        per_dataset = self._per_dataset(kernel)
+        usable = ~np.isnan(self.ratios).all(axis=1) & (self.weights > 0)
         if not usable.any():
             return None
         weights = self.weights[usable] / self.weights[usable].sum()
@@ -136,6 +147,22 @@ class MatrixPredictor:
         return mean, spread, curve_mean
 
     # -- online part -----------------------------------------------------------------------------------------
+
+    def _agreement(self) -> np.ndarray:
+        """Per similar dataset, how well it ranks the run's finished trials as they really ranked: the share of
+        concordant pairs, raised to :data:`AGREEMENT_POWER` (1 for every dataset before two trials have finished).
+        Datasets that order this run's configurations the way this dataset does count more from then on."""
+        if len(self.history) < 2 or not len(self.weights):
+            return np.ones(len(self.weights))
+        predicted = np.stack([self._per_dataset(self._kernel(t.config)) for t in self.history], axis=1)
+        real = np.asarray([t.result.value(self.objective) for t in self.history], dtype=float)
+        i, j = np.triu_indices(len(real), k=1)
+        real_order = np.sign(real[i] - real[j])
+        counted = real_order != 0
+        if not counted.any():
+            return np.ones(len(self.weights))
+        concordant = (np.sign(predicted[:, i] - predicted[:, j]) == real_order)[:, counted].mean(axis=1)
+        return (AGREEMENT_FLOOR + concordant) ** AGREEMENT_POWER
 
     def _calibration(self) -> tuple[float, list[tuple[np.ndarray, float]]]:
         """Scale (median real / predicted) and the residuals left after it, over the run's finished trials."""
@@ -157,7 +184,7 @@ class MatrixPredictor:
         if offline is None:
             return None
         ratio, spread, curve = offline
-        scale, residuals = self._calibration()
+        scale, residuals = self.scale, self.residuals
         final = ratio * self.trivial * scale
         correction = 0.0
         if len(residuals) >= MIN_TRIALS:
