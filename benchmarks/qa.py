@@ -111,7 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.device = device
     report_card, search_card = card("train", "dev"), card("search_train", "search_dev")
-    limits = {"evaluations": 1, "threads": args.threads, "device": device}
+    limits = {
+        "evaluations": 1,
+        "threads": args.threads,
+        "device": device,
+        # the slices are the protocol's sizes: no CPU cap of the backend may shrink them
+        "max_train_examples": max(args.train, args.search_train),
+        "max_eval_examples": max(args.dev, args.search_dev),
+    }
     print(_header(args), flush=True)
 
     search_started = time.monotonic()
