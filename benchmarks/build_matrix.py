@@ -65,7 +65,7 @@ def build_matrix(cache: Path, out: Path, limits: dict[str, Any], pool: list[dict
         card = pmlb_card(name)
         meta = describe(name)
         objective = backend.objective(card)
-        trivial = trivial_value(card.task, objective.metric, list((card.class_balance or {}).values()),
+        trivial = trivial_value(card.task, list((card.class_balance or {}).values()),
                                 meta.get("target_std"))
         values, curves = [], []
         for index in complete:

@@ -210,8 +210,9 @@ def portfolio_rationale(matrix: PerformanceMatrix, weights: Mapping[str, float],
             f"(weighted mean normalised score {mean:+.2f})")
 
 
-def trivial_value(task: str, metric: str, class_balance: Sequence[float] | None, target_std: float | None) -> float:
-    """The value a constant predictor gets: the class prior's log-loss, or the target's standard deviation."""
+def trivial_value(task: str, class_balance: Sequence[float] | None, target_std: float | None) -> float:
+    """What a constant predictor scores (the scale of the tabular objectives): the class prior's log-loss, or the
+    target's standard deviation (RMSE)."""
     if task in CLASSIFICATION and class_balance:
         shares = [s for s in class_balance if s > 0]
         total = sum(shares)

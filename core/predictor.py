@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,10 +38,11 @@ AGREEMENT_POWER = 4
 MAX_BYTES_TO_READ = 50_000_000
 
 
-def card_trivial_value(card: DataCard, metric: str) -> float | None:
-    """The trivial value of ``metric`` for a card: from its class balance, else from the training file's target."""
+def card_trivial_value(card: DataCard) -> float | None:
+    """The card's trivial value (:func:`automl_gpt.knowledge.trivial_value`): from its class balance, else from the
+    training file's target column; None when neither can be read."""
     if card.task in CLASSIFICATION and card.class_balance:
-        return trivial_value(card.task, metric, list(card.class_balance.values()), None)
+        return trivial_value(card.task, list(card.class_balance.values()), None)
     path = card.split_path("train")
     if path is None or not path.is_file() or path.stat().st_size > MAX_BYTES_TO_READ or not card.target:
         return None
@@ -55,7 +57,7 @@ def card_trivial_value(card: DataCard, metric: str) -> float | None:
     except Exception:  # unreadable here: the backend reports it properly
         return None
     if card.task in CLASSIFICATION:
-        return trivial_value(card.task, metric, [float(s) for s in target.value_counts(normalize=True)], None)
+        return trivial_value(card.task, [float(s) for s in target.value_counts(normalize=True)], None)
     std = float(pd.to_numeric(target, errors="coerce").std())
     return std if math.isfinite(std) and std > 0 else None
 
@@ -90,7 +92,6 @@ class MatrixPredictor:
     @classmethod
     def for_context(cls, context: PlanningContext) -> MatrixPredictor | None:
         """The predictor for a run, or None when the backend ships no matrix or the card's trivial value is unknown."""
-        from automl_gpt.card_embedding import CardEmbedder, text_encoder_installed
         from automl_gpt.knowledge import read_matrix
         from automl_gpt.plugins import get_plugin_manager
 
@@ -98,19 +99,10 @@ class MatrixPredictor:
         path = backend.performance_matrix() if backend is not None else None
         if path is None or read_matrix(path).card != context.model_card.name:  # mined with another model card
             return None
-        cached = context.options.get("_matrix_predictor_base")
-        if cached is None:
-            trivial = card_trivial_value(context.data_card, context.objective.metric)
-            if trivial is None:
-                return None
-            text = text_encoder_installed() and bool(read_matrix(path).embedding_model)
-            embedder = CardEmbedder(text=text)
-            profile = CardProfile(embedder.embed(context.data_card), meta_features(context.data_card),
-                                  context.data_card.task)
-            cached = (read_matrix(path), profile, trivial, embedder.text_weight)
-            context.options["_matrix_predictor_base"] = cached
-        matrix, profile, trivial, text_weight = cached
-        return cls(matrix, profile, trivial, context.space, context.objective, context.history,
+        profile, trivial, text_weight = _card_facts(path, context.data_card)
+        if trivial is None:
+            return None
+        return cls(read_matrix(path), profile, trivial, context.space, context.objective, context.history,
                    text_weight=text_weight)
 
     # -- offline part ----------------------------------------------------------------------------------------
@@ -199,6 +191,26 @@ class MatrixPredictor:
             point = value * self.trivial * scale + correction
             log.append(LogRecord(round(fraction * 100), "valid", self.objective.metric, max(float(point), 0.0)))
         return Prediction(self.name, final, log, uncertainty=spread * self.trivial * scale)
+
+
+_CARD_FACTS: dict[tuple[Path, str], tuple[CardProfile, float | None, float]] = {}
+MAX_CARD_FACTS = 16
+
+
+def _card_facts(matrix_path: Path, card: DataCard) -> tuple[CardProfile, float | None, float]:
+    """A card's profile, trivial value and text weight for a matrix, computed once per card and file (they read
+    its data and may run the text encoder), not once per candidate."""
+    from automl_gpt.card_embedding import CardEmbedder, text_encoder_installed
+    from automl_gpt.knowledge import read_matrix
+
+    key = (matrix_path, f"{card.source}|{card.model_dump_json()}")
+    if key not in _CARD_FACTS:
+        if len(_CARD_FACTS) >= MAX_CARD_FACTS:
+            _CARD_FACTS.clear()
+        embedder = CardEmbedder(text=text_encoder_installed() and bool(read_matrix(matrix_path).embedding_model))
+        profile = CardProfile(embedder.embed(card), meta_features(card), card.task)
+        _CARD_FACTS[key] = (profile, card_trivial_value(card), embedder.text_weight)
+    return _CARD_FACTS[key]
 
 
 def predict(candidate: Candidate, context: PlanningContext) -> Prediction | None:

@@ -82,8 +82,8 @@ def test_leaving_a_family_out_removes_all_its_members() -> None:
 
 
 def test_trivial_values_are_the_prior_log_loss_and_the_target_spread() -> None:
-    assert trivial_value("binary", "logloss", [0.5, 0.5], None) == pytest.approx(np.log(2))
-    assert trivial_value("regression", "rmse", None, 3.5) == 3.5
+    assert trivial_value("binary", [0.5, 0.5], None) == pytest.approx(np.log(2))
+    assert trivial_value("regression", None, 3.5) == 3.5
 
 
 @pytest.mark.slow
