@@ -47,7 +47,7 @@ def test_clock_text_shows_hours_only_when_needed() -> None:
 def test_warnings_go_to_the_trial_log_file_not_the_terminal(tmp_path: Path, capsys: Any) -> None:
     log = tmp_path / "trial" / "warnings.log"
     with warnings_to_file(log):
-        warnings.warn("old API, a library detail", DeprecationWarning, stacklevel=1)
+        warnings.warn("old API, a library detail", UserWarning, stacklevel=1)
     with pytest.warns(UserWarning, match="after the trial"):
         warnings.warn("after the trial", UserWarning, stacklevel=1)
     assert "old API, a library detail" in log.read_text()
