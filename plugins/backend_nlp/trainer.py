@@ -10,8 +10,9 @@ Imported only when a trial runs (it imports torch and transformers). Policy, in 
 3. Steps: ``num_epochs`` passes over the shuffled training windows in batches of ``batch_size``, capped at
    ``limits['max_steps']``; as with the transformers Trainer's ``max_steps``, the learning-rate schedule spans the
    steps actually run. ``num_epochs`` 0 takes no step: the reader is scored as it is (a zero-training baseline of
-   a reader already fine-tuned for QA). Without a GPU, :data:`CPU_LIMITS` fill in the limits the run did not set. AdamW (no decay on biases and LayerNorm weights), gradient clipping at
-   ``options.max_grad_norm``, the schedule from ``transformers.get_scheduler``.
+   a reader already fine-tuned for QA). Without a GPU, :data:`CPU_LIMITS` fill in the limits the run did not set.
+   AdamW (no decay on biases and LayerNorm weights), gradient clipping at ``options.max_grad_norm``, the schedule
+   from ``transformers.get_scheduler``.
 4. Log: ``train/loss`` after every optimizer step; ``valid`` ``exact_match``, ``f1`` (official SQuAD v1.1, in
    percent) and ``loss`` at ``options.evaluations`` (or ``limits['evaluations']``) evenly spaced steps, the last
    after the final step. When ``request.report`` returns True the trial stops at once and is ``PRUNED``. Progress
