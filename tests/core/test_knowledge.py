@@ -103,3 +103,27 @@ def test_the_shipped_matrix_serves_only_the_model_card_it_was_mined_with(tmp_pat
     assert len(portfolio) >= 8 and all(cards["xgboost"].space().contains(c.config) for c in portfolio)
     assert store.portfolio(data, cards["linear"]) == [], "XGBoost results are no knowledge about a linear model"
     assert store.find_similar(data, cards["linear"]) == []
+
+
+@pytest.mark.slow
+def test_without_the_text_encoder_a_run_still_gets_the_knowledge_by_meta_features(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("xgboost")
+    from automl_gpt import card_embedding
+    from automl_gpt.loop import load_experience, prepare
+
+    def no_encoder(self):  # what a [local,tabular] install has: no sentence-transformers
+        raise AssertionError("the text encoder was loaded")
+
+    monkeypatch.setattr(card_embedding, "text_encoder_installed", lambda: False)
+    monkeypatch.setattr(card_embedding.CardEmbedder, "_encoder", no_encoder)
+    monkeypatch.setenv("AUTOML_GPT_HOME", str(tmp_path / "home"))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4))
+    rows = ["a,b,c,d,y"] + [f"{a:.3f},{b:.3f},{c:.3f},{d:.3f},{int(a + b > 0)}" for a, b, c, d in x]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "card.yaml").write_text("name: toy\ntask: binary\ntrain: t.csv\ntarget: y\n")
+    lines: list[str] = []
+    experience, portfolio = load_experience(prepare(tmp_path / "card.yaml"), lines.append)
+    assert any(line.startswith("similar datasets by meta-features only") for line in lines), lines
+    assert experience and all(e.origin == "knowledge base" for e in experience)
+    assert len(portfolio) >= 8 and any(line.startswith("knowledge: a portfolio of") for line in lines)
