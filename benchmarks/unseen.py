@@ -311,7 +311,8 @@ def adult(args: argparse.Namespace) -> None:
     weight = text_weight(matrix, args.no_text)
     portfolio = portfolio_candidates(matrix, card_profile(card, weight), prepared.model_card.space(),
                                      text_weight=weight)
-    print("adult portfolio: " + "; ".join(c.rationale.removeprefix("portfolio: ") for c in portfolio[:3]), flush=True)
+    print(f"matrix {Path(args.matrix).name}: {len(matrix.datasets)} datasets x {len(matrix.configs)} configurations; "
+          "adult portfolio: " + "; ".join(c.rationale.removeprefix("portfolio: ") for c in portfolio[:3]), flush=True)
     limits = {"threads": args.adult_threads}  # full data and rounds, as automl-gpt run trains Adult
     evaluate = harness.Evaluator(prepared, limits, Path(args.cache))
     objective = prepared.backend.objective(card)
