@@ -297,9 +297,7 @@ class Loop:
         return []
 
     def _predict(self, candidate: Candidate) -> None:
-        predictions = self.manager.hook.predict_training_log(candidate=candidate, context=self.context)
-        known = {p.predictor for p in candidate.predictions}
-        candidate.predictions.extend(p for p in predictions if p is not None and p.predictor not in known)
+        attach_predictions(candidate, self.context)
 
     def _others_running(self) -> bool:
         return self.store.running() > 0
@@ -467,6 +465,13 @@ def remember_run(experiment: Experiment, history: list[PastTrial], run_id: str, 
             )
     except AutomlGptError as exc:
         echo(f"the run was not added to the experience store: {exc}")
+
+
+def attach_predictions(candidate: Candidate, context: PlanningContext) -> None:
+    """Add every ``predict_training_log`` answer to ``candidate.predictions`` (one per predictor, first kept)."""
+    predictions = get_plugin_manager().hook.predict_training_log(candidate=candidate, context=context)
+    known = {p.predictor for p in candidate.predictions}
+    candidate.predictions.extend(p for p in predictions if p is not None and p.predictor not in known)
 
 
 def _backend_for(card: DataCard) -> Backend:

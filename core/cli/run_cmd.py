@@ -159,6 +159,9 @@ def worker(storage: str, study_name: str, out: Path) -> None:
 @click.argument("card", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Accepted for clarity: plan never trains (the paper's mode).")
 @click.option("--n", "n_plans", type=int, default=3, show_default=True, help="Number of plans to ask for.")
+@click.option("--planner", default="llm", show_default=True, shell_complete=_complete_planner,
+              help="A registered planner (see 'automl-gpt plugins list --all'); other than llm, its first "
+                   "candidates and the predicted logs of predict_training_log.")
 @click.option("--llm", "llm_spec", default="local", show_default=True)
 @click.option("--backend", default=None)
 @click.option("--model", default=None)
@@ -166,31 +169,47 @@ def worker(storage: str, study_name: str, out: Path) -> None:
 @click.option("--no-cache", is_flag=True)
 @click.option("--no-experience", is_flag=True, help="Leave similar past datasets out of the prompt.")
 @click.option("--json", "as_json", is_flag=True, help="Print plans as JSON.")
-def plan(card: Path, dry_run: bool, n_plans: int, llm_spec: str, backend: str | None, model: str | None, seed: int,
-         no_cache: bool, no_experience: bool, as_json: bool) -> None:
-    """Print the prompt paragraph, the LLM's validated plans and their predicted training logs; train nothing."""
+def plan(card: Path, dry_run: bool, n_plans: int, planner: str, llm_spec: str, backend: str | None,
+         model: str | None, seed: int, no_cache: bool, no_experience: bool, as_json: bool) -> None:
+    """Print the prompt paragraph, the LLM's validated plans and their predicted training logs; train nothing.
+
+    With ``--planner`` other than ``llm``: that planner's first candidates and their predicted logs.
+    """
     from automl_gpt.llm_planner import LLMPlanner
-    from automl_gpt.loop import load_experience, prepare
+    from automl_gpt.loop import EXPERIENCE_PLANNERS, attach_predictions, load_experience, prepare
     from automl_gpt.plugins import get_plugin_manager
 
     _logging()
     check_count("--n", n_plans, 3)
     check_seed(seed)
+    manager = get_plugin_manager()
+    manager.check_planner(planner)
     experiment = prepare(card, backend=backend, model=model, seed=seed, options={"llm": llm_spec,
                                                                                   "llm_cache": not no_cache})
-    if not no_experience:
+    if not no_experience and planner in EXPERIENCE_PLANNERS:
         experiment.context.experience, experiment.context.portfolio = load_experience(
             experiment, lambda line: click.echo(line, err=True))
-    prompt = get_plugin_manager().hook.build_prompt(context=experiment.context, n_candidates=n_plans)
-    planner = LLMPlanner(experiment.context, start_with_default=False, share_with_tpe=False)
-    candidates = planner.ask(n_plans)
+    prompt: str | None = None
+    stats: dict[str, Any] = {}
+    if planner == "llm":
+        prompt = manager.hook.build_prompt(context=experiment.context, n_candidates=n_plans)
+        llm_planner = LLMPlanner(experiment.context, start_with_default=False, share_with_tpe=False)
+        candidates = llm_planner.ask(n_plans)
+        stats = llm_planner.stats()
+    else:
+        candidates = manager.planner(planner, experiment.context).ask(n_plans)
+        for candidate in candidates:
+            attach_predictions(candidate, experiment.context)
     metric = experiment.context.objective.metric
     if as_json:
-        click.echo(json.dumps({"prompt": prompt, "plans": [_plan_dict(c) for c in candidates],
-                               "stats": planner.stats()}, indent=2))
+        click.echo(json.dumps({"planner": planner, "prompt": prompt, "plans": [_plan_dict(c) for c in candidates],
+                               "stats": stats}, indent=2))
         return
-    click.echo("== prompt paragraph ==")
-    click.echo(prompt)
+    if prompt is not None:
+        click.echo("== prompt paragraph ==")
+        click.echo(prompt)
+    else:
+        click.echo(f"== planner {planner}: {len(candidates)} candidate(s), nothing trained ==")
     for index, candidate in enumerate(candidates, start=1):
         click.echo(f"\n== plan {index} (from {candidate.source}) ==")
         for stage, names in experiment.context.space.by_stage().items():
@@ -199,6 +218,8 @@ def plan(card: Path, dry_run: bool, n_plans: int, llm_spec: str, backend: str | 
                 click.echo(f"{stage}: {json.dumps(values)}")
         if candidate.rationale:
             click.echo(f"rationale: {candidate.rationale}")
+        if prompt is None and not candidate.predictions:
+            click.echo("predicted: nothing (no predict_training_log implementation answered before any trial)")
         for prediction in candidate.predictions:
             curve = ", ".join(f"{step}%: {value:.4g}" for step, value in prediction.log.curve("valid", metric))
             click.echo(f"predicted valid {metric} ({prediction.predictor}): {curve}")

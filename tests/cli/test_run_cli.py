@@ -140,6 +140,26 @@ def test_plan_n_must_be_at_least_one(tmp_path: Path, n: str) -> None:
         f"error: --n {n}: must be at least 1 (e.g. --n 3)")
 
 
+def test_plan_with_a_search_planner_prints_its_candidates_and_their_predicted_logs(tmp_path: Path) -> None:
+    write_card(tmp_path)
+    result = cli("plan", "card.json", "--planner", "random", "--n", "2", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["planner"], answer["prompt"]) == ("random", None)
+    assert [plan["source"] for plan in answer["plans"]] == ["random", "random"]
+    assert answer["plans"][0]["config"] != answer["plans"][1]["config"]
+    for plan in answer["plans"]:  # the shipped performance matrix predicts before any trial
+        assert [p["predictor"] for p in plan["predictions"]] == ["matrix"]
+        assert plan["predictions"][0]["log"], plan
+    assert not list(tmp_path.glob("runs"))  # plan trains nothing and writes no run
+
+
+def test_plan_refuses_an_unknown_planner_before_any_work(tmp_path: Path) -> None:
+    write_card(tmp_path)
+    assert one_line_error(cli("plan", "card.json", "--planner", "tpee", cwd=tmp_path)).startswith(
+        "error: unknown planner 'tpee' (known: default, llm, random, tpe, transfer;")
+
+
 def test_a_run_where_no_trial_completes_exits_3(tmp_path: Path) -> None:
     write_card(tmp_path)
     result = cli("run", "card.json", "--planner", "random", "--no-experience", "--budget", "4", "--max-failures", "2",
