@@ -411,6 +411,7 @@ def best_trial(history: list[PastTrial], objective: Objective) -> PastTrial | No
 
 
 EXPERIENCE_PLANNERS = ("llm", "transfer")
+FIRST_PARTY_PREFIX = "automl_gpt"  # the modules of this distribution: automl_gpt, automl_gpt_backend_tabular, ...
 EMBEDDINGS = Requirements(extra="transfer", modules=("sentence_transformers",))
 SHOWN_EXPERIENCE = 3  # the most similar datasets named on the terminal
 
@@ -475,8 +476,11 @@ def attach_predictions(candidate: Candidate, context: PlanningContext) -> None:
 
 
 def _backend_for(card: DataCard) -> Backend:
+    """The backend for a card that names none: an available first-party one for its task, else a third party's
+    (installing a plugin never changes what an existing command does; ``--backend`` picks any)."""
     manager = get_plugin_manager()
-    candidates = [b for b in manager.backends().values() if b.supports(card)]
+    supporting = [b for b in manager.backends().values() if b.supports(card)]
+    candidates = sorted(supporting, key=lambda b: not type(b).__module__.startswith(FIRST_PARTY_PREFIX))
     available = [b for b in candidates if b.requirements.available]
     if available:
         return available[0]

@@ -289,3 +289,25 @@ def test_hook_predict_training_log(tmp_path: Path) -> None:
     with plugins_loaded(plugin(predict_training_log=predict_training_log)) as manager:
         predictions = manager.hook.predict_training_log(candidate=candidate, context=context(history))
     assert sorted(p.predictor for p in predictions) == ["constant", "surrogate"]
+
+
+def test_a_third_party_backend_never_becomes_the_default_over_a_first_party_one(tmp_path) -> None:
+    pytest.importorskip("xgboost")
+    from automl_gpt.cards import DataCard
+    from automl_gpt.loop import _backend_for
+    from automl_gpt.training import Backend
+
+    class TableBackend(Backend):
+        name = "acme-tables"
+        tasks = frozenset({"binary", "multiclass", "regression"})
+
+    class Plugin:
+        @hookimpl(tryfirst=True)
+        def register_backends(self, register) -> None:
+            register(TableBackend())
+
+    card = DataCard(name="t", task="binary", train=str(tmp_path / "t.csv"), target="y")
+    with plugins_loaded(Plugin(), entry_points=True):
+        assert _backend_for(card).name == "xgboost"
+    with plugins_loaded(Plugin()):  # without a first-party one for the task, the third party's answers
+        assert _backend_for(card).name == "acme-tables"
