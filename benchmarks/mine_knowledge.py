@@ -32,7 +32,7 @@ import tempfile
 import time
 import warnings
 import zlib
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +120,8 @@ def read_cache(name: str, cache: Path = CACHE) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     raw = path.read_bytes()
-    records, good_end, offset = [], 0, 0
+    records: list[dict[str, Any]] = []
+    good_end = offset = 0
     while offset < len(raw):
         decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
@@ -234,7 +235,7 @@ def mine(args: argparse.Namespace) -> int:
     total, finished, started = len(jobs), 0, time.monotonic()
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=args.workers, initializer=quiet, mp_context=spawn) as workers:
-        pending = {}
+        pending: dict[Future[tuple[str, int, float]], tuple[str, Any]] = {}
         queue = iter(jobs)
         busy: set[str] = set()
         waiting: list[tuple[str, Any]] = []
