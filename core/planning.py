@@ -7,11 +7,12 @@ takes back the real result of one. The run loop never knows which planner it dri
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from automl_gpt.requirements import Requirements
-from automl_gpt.training import Objective, TrainingLog, TrialResult
+from automl_gpt.training import Objective, TrainingLog, TrialResult, TrialState
 
 if TYPE_CHECKING:  # pydantic stays out of start-up (plugins list); cards are only annotations here
     from automl_gpt.cards import DataCard, ModelCard
@@ -56,6 +57,19 @@ class PastTrial:
     config: dict[str, Any]
     result: TrialResult
     predictions: list[Prediction] = field(default_factory=list)
+
+
+def predicted_and_real(history: list[PastTrial], objective: Objective) -> dict[str, list[tuple[float, float, int]]]:
+    """Per predictor, ``(predicted final, real final, trial number)`` of every COMPLETE trial it predicted."""
+    pairs: dict[str, list[tuple[float, float, int]]] = {}
+    for trial in history:
+        real = trial.result.value(objective)
+        if trial.result.state != TrialState.COMPLETE or real is None:
+            continue
+        for prediction in trial.predictions:
+            if prediction.final is not None and math.isfinite(prediction.final):
+                pairs.setdefault(prediction.predictor, []).append((prediction.final, real, trial.number))
+    return pairs
 
 
 @dataclass

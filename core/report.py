@@ -17,7 +17,7 @@ import numpy as np
 from automl_gpt.errors import DamagedFileError
 from automl_gpt.files import write_text_atomic
 from automl_gpt.model_choice import compare_models
-from automl_gpt.planning import PastTrial
+from automl_gpt.planning import PastTrial, predicted_and_real
 from automl_gpt.run_store import trial_source
 from automl_gpt.training import Objective, TrialState
 
@@ -133,18 +133,10 @@ def prediction_quality(history: list[PastTrial], objective: Objective) -> dict[s
     """Per predictor: how many trials it predicted, the mean absolute error of the predicted vs real final
     validation objective (COMPLETE trials only) and, from :data:`MIN_TRIALS_FOR_RANKS` trials on, their Spearman
     rank correlation with a 95 % bootstrap interval (``spearman`` None and ``too_few`` True below that)."""
-    pairs: dict[str, list[tuple[float, float]]] = {}
-    for trial in history:
-        real = trial.result.value(objective)
-        if trial.result.state != TrialState.COMPLETE or real is None:
-            continue
-        for prediction in trial.predictions:
-            if prediction.final is not None and math.isfinite(prediction.final):
-                pairs.setdefault(prediction.predictor, []).append((prediction.final, real))
     quality = {}
-    for predictor, values in sorted(pairs.items()):
-        predicted = np.asarray([p for p, _ in values])
-        real = np.asarray([r for _, r in values])
+    for predictor, values in sorted(predicted_and_real(history, objective).items()):
+        predicted = np.asarray([p for p, _, _ in values])
+        real = np.asarray([r for _, r, _ in values])
         too_few = len(values) < MIN_TRIALS_FOR_RANKS
         quality[predictor] = {
             "n": len(values),

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from automl_gpt.planning import PastTrial
+from automl_gpt.planning import PastTrial, predicted_and_real
 from automl_gpt.requirements import Requirements
 from automl_gpt.training import Objective, TrainingLog, TrialState
 
@@ -84,14 +84,7 @@ def predicted_vs_real(history: list[PastTrial], objective: Objective) -> Any:
     """One point per predicted trial and predictor: predicted against real final objective, with the y = x line."""
     import plotly.graph_objects as go
 
-    points: dict[str, list[tuple[float, float, int]]] = {}
-    for trial in history:
-        real = trial.result.value(objective)
-        if trial.result.state != TrialState.COMPLETE or real is None:
-            continue
-        for prediction in trial.predictions:
-            if prediction.final is not None and math.isfinite(prediction.final):
-                points.setdefault(prediction.predictor, []).append((prediction.final, real, trial.number))
+    points = predicted_and_real(history, objective)
     if not points:
         raise _NoChart("no completed trial had a prediction")
     figure = go.Figure()

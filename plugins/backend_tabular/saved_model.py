@@ -1,5 +1,5 @@
-"""Reloading a trained trial (``model.json`` or ``model.joblib`` + ``preprocessor.json`` + ``config.json``) to predict
-new rows."""
+"""A trained trial's files (``model.json`` or ``model.joblib`` + ``preprocessor.json`` + ``config.json`` +
+``metrics.json``): writing them after training, and reloading them to predict new rows."""
 
 from __future__ import annotations
 
@@ -12,6 +12,35 @@ import numpy as np
 import pandas as pd
 from automl_gpt.errors import TrainingError
 from automl_gpt_backend_tabular.features import Preprocessor
+
+
+def write_trial_files(trial: Any, paths: dict[str, Path], preprocessor: Preprocessor, *, n_rounds: int, refit: bool,
+                      metrics: dict[str, float], **specific: Any) -> dict[str, str]:
+    """Write ``config.json`` (what every learner's trial saves to predict exactly as it trained, plus the learner's
+    ``specific`` entries) and ``metrics.json`` beside the saved model; returns the artifact paths by name."""
+    card = trial.card
+    saved = {
+        "model_card": trial.request.model_card.name,
+        "data_card": card.name,
+        "task": trial.task,
+        "target": card.target,
+        "labels": trial.labels,
+        "config": trial.config,
+        "n_rounds": n_rounds,
+        "refit_on_full_train": refit,
+        "seed": trial.request.seed,
+        "nthread": trial.nthread,
+        "limits": trial.limits,
+        "model_card_options": trial.options,
+        "features": preprocessor.feature_names,
+        "column_types": trial.column_types,
+        "read_options": card.read_options,
+        "test_file": str(card.split_path("test")) if card.test is not None else None,
+        **specific,
+    }
+    paths["config"].write_text(json.dumps(saved, indent=1, default=str), encoding="utf-8")
+    paths["metrics"].write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+    return {name: str(path) for name, path in paths.items()}
 
 
 @dataclass

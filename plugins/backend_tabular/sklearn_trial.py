@@ -12,7 +12,6 @@ takes the preprocessed matrix), ``preprocessor.json``, ``config.json`` and ``met
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pandas as pd
 from automl_gpt.training import LogRecord, TrainingLog, TrainingRequest, TrialResult, TrialState
 from automl_gpt_backend_tabular import data, rows
 from automl_gpt_backend_tabular.features import Preprocessor
+from automl_gpt_backend_tabular.saved_model import write_trial_files
 from automl_gpt_backend_tabular.trainer import OBJECTIVE_METRIC, checked_config, score, threads
 from automl_gpt_backend_tabular.valid_predictions import ValidPredictions, rows_source
 
@@ -170,31 +170,12 @@ class SklearnTrial:
                  **{name: self.workdir / f"{name}.json" for name in ("preprocessor", "config", "metrics")}}
         joblib.dump(model, paths["model"])
         preprocessor.save(paths["preprocessor"])
-        saved = {
-            "backend": self.request.model_card.backend,
-            "model_card": self.request.model_card.name,
-            "learner": self.learner.name,
-            "data_card": self.card.name,
-            "task": self.task,
-            "target": self.card.target,
-            "labels": self.labels,
-            "config": self.config,
-            "estimator_params": self.learner.params(),
-            "n_rounds": steps,
-            "refit_on_full_train": refit,
-            "seed": self.request.seed,
-            "nthread": self.nthread,
-            "limits": self.limits,
-            "model_card_options": self.options,
-            "features": preprocessor.feature_names,
-            "column_types": self.column_types,
-            "read_options": self.card.read_options,
-            "test_file": str(self.card.split_path("test")) if self.card.test is not None else None,
-            "versions": {"scikit-learn": sklearn.__version__, "pandas": pd.__version__, "numpy": np.__version__},
-        }
-        paths["config"].write_text(json.dumps(saved, indent=1, default=str), encoding="utf-8")
-        paths["metrics"].write_text(json.dumps(metrics, indent=1), encoding="utf-8")
-        return {name: str(path) for name, path in paths.items()}
+        return write_trial_files(
+            self, paths, preprocessor, n_rounds=steps, refit=refit, metrics=metrics,
+            backend=self.request.model_card.backend, learner=self.learner.name,
+            estimator_params=self.learner.params(),
+            versions={"scikit-learn": sklearn.__version__, "pandas": pd.__version__, "numpy": np.__version__},
+        )
 
 
 def _mean_curves(per_fold: list[Curves]) -> Curves:

@@ -20,7 +20,6 @@ Imported only when a trial runs (it imports XGBoost). Policy, in order:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -36,6 +35,7 @@ from automl_gpt.search_space import CategoricalParam, SearchSpace
 from automl_gpt.training import LogRecord, TrainingLog, TrainingRequest, TrialResult, TrialState
 from automl_gpt_backend_tabular import data, rows
 from automl_gpt_backend_tabular.features import Preprocessor
+from automl_gpt_backend_tabular.saved_model import write_trial_files
 from automl_gpt_backend_tabular.valid_predictions import ValidPredictions, rows_source
 
 # XGBoost's per-round metrics (AUC only at the end: per round it costs as much as the boosting itself).
@@ -302,30 +302,11 @@ class _Trial:
         paths = {name: self.workdir / f"{name}.json" for name in ("model", "preprocessor", "config", "metrics")}
         booster.save_model(paths["model"])
         preprocessor.save(paths["preprocessor"])
-        saved = {
-            "backend": "xgboost",
-            "model_card": self.request.model_card.name,
-            "data_card": self.card.name,
-            "task": self.task,
-            "target": self.card.target,
-            "labels": self.labels,
-            "config": self.config,
-            "xgboost_params": params,
-            "n_rounds": n_rounds,
-            "refit_on_full_train": refit,
-            "seed": self.request.seed,
-            "nthread": self.nthread,
-            "limits": self.limits,
-            "model_card_options": self.options,
-            "features": preprocessor.feature_names,
-            "column_types": self.column_types,
-            "read_options": self.card.read_options,
-            "test_file": str(self.card.split_path("test")) if self.card.test is not None else None,
-            "versions": {"xgboost": xgb.__version__, "pandas": pd.__version__, "numpy": np.__version__},
-        }
-        paths["config"].write_text(json.dumps(saved, indent=1, default=str), encoding="utf-8")
-        paths["metrics"].write_text(json.dumps(metrics, indent=1), encoding="utf-8")
-        return {name: str(path) for name, path in paths.items()}
+        return write_trial_files(
+            self, paths, preprocessor, n_rounds=n_rounds, refit=refit, metrics=metrics, backend="xgboost",
+            xgboost_params=params,
+            versions={"xgboost": xgb.__version__, "pandas": pd.__version__, "numpy": np.__version__},
+        )
 
 
 def score(task: str, truth: np.ndarray, predictions: np.ndarray, n_classes: int) -> dict[str, float]:
