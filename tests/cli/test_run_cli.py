@@ -188,6 +188,8 @@ def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "automl_gpt", "run", "card.json", *RUN, "--budget", "500"], cwd=tmp_path,
         env=environment, stderr=subprocess.PIPE, text=True,
+        # a shell's background job (a CI runner's, say) ignores SIGINT, and so would the child: Ctrl-C as in a terminal
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stderr is not None
     for line in process.stderr:
