@@ -6,16 +6,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from automl_gpt.errors import TrainingError
 from automl_gpt_backend_tabular.features import Preprocessor
 
+if TYPE_CHECKING:  # the trainer imports this module
+    from automl_gpt_backend_tabular.trainer import TrialBase
 
-def write_trial_files(trial: Any, paths: dict[str, Path], preprocessor: Preprocessor, *, n_rounds: int, refit: bool,
-                      metrics: dict[str, float], **specific: Any) -> dict[str, str]:
+
+def write_trial_files(trial: TrialBase, paths: dict[str, Path], preprocessor: Preprocessor, *, n_rounds: int,
+                      refit: bool, metrics: dict[str, float], **specific: Any) -> dict[str, str]:
     """Write ``config.json`` (what every learner's trial saves to predict exactly as it trained, plus the learner's
     ``specific`` entries) and ``metrics.json`` beside the saved model; returns the artifact paths by name."""
     card = trial.card

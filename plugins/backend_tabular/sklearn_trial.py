@@ -13,16 +13,15 @@ takes the preprocessed matrix), ``preprocessor.json``, ``config.json`` and ``met
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from automl_gpt.training import LogRecord, TrainingLog, TrainingRequest, TrialResult, TrialState
+from automl_gpt.training import LogRecord, TrainingRequest, TrialResult, TrialState
 from automl_gpt_backend_tabular import data, rows
 from automl_gpt_backend_tabular.features import Preprocessor
 from automl_gpt_backend_tabular.saved_model import write_trial_files
-from automl_gpt_backend_tabular.trainer import OBJECTIVE_METRIC, checked_config, score, threads
+from automl_gpt_backend_tabular.trainer import OBJECTIVE_METRIC, TrialBase, score
 from automl_gpt_backend_tabular.valid_predictions import ValidPredictions, rows_source
 
 Curves = dict[tuple[str, str], list[float]]
@@ -77,20 +76,12 @@ def class_columns(proba: np.ndarray, classes: np.ndarray, n_classes: int) -> np.
     return full[:, 1] if n_classes == 2 else full
 
 
-class SklearnTrial:
+class SklearnTrial(TrialBase):
     """Runs one :class:`Learner` through the tabular backend's trial policy."""
 
     def __init__(self, request: TrainingRequest, learner: type[Learner]) -> None:
-        self.request = request
-        self.card = request.data_card
-        self.task = self.card.task
-        self.options = dict(request.model_card.options)
-        self.config = checked_config(request.model_card.space(), dict(request.config))
-        self.limits = dict(request.limits)
-        self.nthread = threads(self.limits)
+        super().__init__(request)
         self.learner_class = learner
-        self.log = TrainingLog()
-        self.workdir = Path(request.workdir)
         self.objective = OBJECTIVE_METRIC[self.task]
 
     def run(self) -> TrialResult:

@@ -107,7 +107,14 @@ def run_trial(request: TrainingRequest, trial: Callable[[TrainingRequest], Any] 
     return result
 
 
-class _Trial:
+class TrialBase:
+    """What every tabular learner's trial takes from its request: the card and task, the model card's options, the
+    checked configuration, the limits and threads, an empty log and the folder to save into. ``labels`` and
+    ``column_types`` are set once the training data is read."""
+
+    labels: list[str] | None
+    column_types: dict[str, str]
+
     def __init__(self, request: TrainingRequest) -> None:
         self.request = request
         self.card = request.data_card
@@ -118,6 +125,9 @@ class _Trial:
         self.nthread = threads(self.limits)
         self.log = TrainingLog()
         self.workdir = Path(request.workdir)
+
+
+class _Trial(TrialBase):
 
     def run(self) -> TrialResult:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # effective when XGBoost's OpenMP is not yet loaded
