@@ -246,19 +246,26 @@ def _imbalance(shares: list[float]) -> float | None:
     return 1.0 - min(positive) / max(positive)
 
 
-def _data_stats(card: DataCard) -> dict[str, float | None]:
-    """Counts computed from the training file (empty when it cannot be read cheaply)."""
+def read_train_table(card: DataCard) -> Any | None:
+    """The card's training file as a pandas DataFrame, when it is a CSV/Parquet file under
+    :data:`MAX_BYTES_TO_READ` that reads; None otherwise (the backend's ``check_data`` reports what is wrong)."""
     path = card.split_path("train")
     if path is None or not path.is_file() or path.stat().st_size > MAX_BYTES_TO_READ:
-        return {}
+        return None
     import pandas as pd
 
     try:
         if path.suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, **_pandas_options(card.read_options))
+            return pd.read_parquet(path)
+        return pd.read_csv(path, **_pandas_options(card.read_options))
     except Exception:  # unreadable here: the backend's check_data reports it properly
+        return None
+
+
+def _data_stats(card: DataCard) -> dict[str, float | None]:
+    """Counts computed from the training file (empty when it cannot be read cheaply)."""
+    frame = read_train_table(card)
+    if frame is None:
         return {}
     target = card.target if card.target in frame.columns else None
     inputs = frame.drop(columns=[target]) if target else frame

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from automl_gpt.card_embedding import CardProfile, meta_features
+from automl_gpt.card_embedding import CardProfile, meta_features, read_train_table
 from automl_gpt.cards import DataCard
 from automl_gpt.knowledge import CLASSIFICATION, PerformanceMatrix, neighbour_weights, trivial_value
 from automl_gpt.planning import Candidate, PastTrial, PlanningContext, Prediction
@@ -35,7 +35,6 @@ NAME = "matrix"
 CONFIG_BANDWIDTH = 0.15  # kernel width over encoded configurations (RMS distance in [0, 1]^d)
 AGREEMENT_FLOOR = 0.05  # a dataset that ranks every finished pair wrongly keeps a little weight
 AGREEMENT_POWER = 4
-MAX_BYTES_TO_READ = 50_000_000
 
 
 def card_trivial_value(card: DataCard) -> float | None:
@@ -43,19 +42,12 @@ def card_trivial_value(card: DataCard) -> float | None:
     training file's target column; None when neither can be read."""
     if card.task in CLASSIFICATION and card.class_balance:
         return trivial_value(card.task, list(card.class_balance.values()), None)
-    path = card.split_path("train")
-    if path is None or not path.is_file() or path.stat().st_size > MAX_BYTES_TO_READ or not card.target:
+    frame = read_train_table(card) if card.target else None
+    if frame is None or card.target not in frame.columns:
         return None
     import pandas as pd
-    from automl_gpt.card_embedding import _pandas_options
 
-    try:
-        if path.suffix == ".parquet":
-            target = pd.read_parquet(path, columns=[card.target])[card.target]
-        else:
-            target = pd.read_csv(path, **_pandas_options(card.read_options))[card.target]
-    except Exception:  # unreadable here: the backend reports it properly
-        return None
+    target = frame[card.target]
     if card.task in CLASSIFICATION:
         return trivial_value(card.task, [float(s) for s in target.value_counts(normalize=True)], None)
     std = float(pd.to_numeric(target, errors="coerce").std())

@@ -142,3 +142,14 @@ def test_expected_improvement_prefers_a_better_mean_and_rewards_uncertainty() ->
     spread = Prediction("matrix", 0.45, uncertainty=0.2)
     assert expected_improvement(sure, best, "minimize") > expected_improvement(worse, best, "minimize")
     assert expected_improvement(spread, best, "minimize") > expected_improvement(worse, best, "minimize")
+
+
+def test_the_trivial_value_of_a_card_without_class_balance_is_read_from_its_training_file(tmp_path: Path) -> None:
+    from automl_gpt.predictor import card_trivial_value
+
+    (tmp_path / "t.csv").write_text("x,y\n" + "".join(f"{i},{v}\n" for i, v in enumerate([1, 2, 3, 4, 1, 2])))
+    regression = DataCard(name="r", task="regression", train=str(tmp_path / "t.csv"), target="y")
+    assert card_trivial_value(regression) == pytest.approx(float(np.std([1, 2, 3, 4, 1, 2], ddof=1)))
+    binary = DataCard(name="b", task="binary", train=str(tmp_path / "t.csv"), target="x")
+    assert card_trivial_value(binary) == pytest.approx(math.log(6))  # six classes of one row each
+    assert card_trivial_value(DataCard(name="m", task="regression", train=str(tmp_path / "t.csv"), target="z")) is None
