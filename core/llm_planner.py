@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from automl_gpt.errors import LLMAuthError, LLMError, SearchSpaceError
 from automl_gpt.llm import GenerationSettings, LLMResponse
 from automl_gpt.planners import TPEPlanner, config_key
-from automl_gpt.planning import Candidate, Planner, PlanningContext, Prediction
+from automl_gpt.planning import Candidate, Planner, PlanningContext, Prediction, best_trial
 from automl_gpt.plausibility import implausible, plausible_range
 from automl_gpt.predictor import expected_improvement, predict
 from automl_gpt.surrogate import CURVE_POINTS
@@ -278,9 +278,8 @@ class LLMPlanner(Planner):
             prediction = predict(candidate, self.context)
             if prediction is not None:
                 candidate.predictions.append(prediction)
-        values = [p.result.value(objective) for p in self.context.history if p.result.state == TrialState.COMPLETE]
-        done = [v for v in values if v is not None]
-        best = (min(done) if objective.direction == "minimize" else max(done)) if done else None
+        leader = best_trial(self.context.history, objective)
+        best = None if leader is None else leader.result.value(objective)
 
         def score(candidate: Candidate) -> float:
             prediction = next((p for p in candidate.predictions if p.predictor != LLM_SOURCE), None)

@@ -29,12 +29,12 @@ from automl_gpt.model_choice import (
     trials_by_member,
 )
 from automl_gpt.planners import config_key
-from automl_gpt.planning import Candidate, Experience, PastTrial, Planner, PlanningContext
+from automl_gpt.planning import Candidate, Experience, PastTrial, Planner, PlanningContext, best_trial
 from automl_gpt.plugins import get_plugin_manager
 from automl_gpt.requirements import Requirements
 from automl_gpt.run_options import SEED_MAX, check_run_options
 from automl_gpt.run_store import RunSettings, RunStore, check_study, new_run_id
-from automl_gpt.training import Backend, LogRecord, Objective, TrainingRequest, TrialResult, TrialState
+from automl_gpt.training import Backend, LogRecord, TrainingRequest, TrialResult, TrialState
 
 Echo = Callable[[str], None]
 
@@ -396,18 +396,6 @@ class Loop:
         stats = getattr(planner, "stats", None)
         if callable(stats):
             self.store.study.set_user_attr("planner_stats", _merge_stats(attrs.get("planner_stats") or {}, stats()))
-
-
-def best_trial(history: list[PastTrial], objective: Objective) -> PastTrial | None:
-    """The finished trial with the best validation objective."""
-    best = None
-    for past in history:
-        value = past.result.value(objective)
-        if past.result.state != TrialState.COMPLETE or value is None:
-            continue
-        if best is None or objective.better(value, best.result.value(objective)):
-            best = past
-    return best
 
 
 EXPERIENCE_PLANNERS = ("llm", "transfer")

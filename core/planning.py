@@ -59,6 +59,18 @@ class PastTrial:
     predictions: list[Prediction] = field(default_factory=list)
 
 
+def best_trial(history: list[PastTrial], objective: Objective) -> PastTrial | None:
+    """The finished trial with the best validation objective."""
+    best = None
+    for past in history:
+        value = past.result.value(objective)
+        if past.result.state != TrialState.COMPLETE or value is None:
+            continue
+        if best is None or objective.better(value, best.result.value(objective)):
+            best = past
+    return best
+
+
 def predicted_and_real(history: list[PastTrial], objective: Objective) -> dict[str, list[tuple[float, float, int]]]:
     """Per predictor, ``(predicted final, real final, trial number)`` of every COMPLETE trial it predicted."""
     pairs: dict[str, list[tuple[float, float, int]]] = {}

@@ -17,7 +17,7 @@ import numpy as np
 from automl_gpt.errors import DamagedFileError
 from automl_gpt.files import write_text_atomic
 from automl_gpt.model_choice import compare_models
-from automl_gpt.planning import PastTrial, predicted_and_real
+from automl_gpt.planning import PastTrial, best_trial, predicted_and_real
 from automl_gpt.run_store import trial_source
 from automl_gpt.training import Objective, TrialState
 
@@ -80,8 +80,6 @@ def summarise(history: list[PastTrial], objective: Objective, settings: RunSetti
     trial was queued again and counted by its retry.
     """
     retried = retried or set()
-    from automl_gpt.loop import best_trial
-
     states = Counter(t.result.state.value for t in history if t.number not in retried)
     best = best_trial(history, objective)
     stats = dict(study_attrs.get("planner_stats") or {})
