@@ -28,7 +28,7 @@ from automl_gpt.llm import GenerationSettings, LLMResponse
 from automl_gpt.planners import TPEPlanner, config_key
 from automl_gpt.planning import Candidate, Planner, PlanningContext, Prediction, best_trial
 from automl_gpt.plausibility import implausible, plausible_range
-from automl_gpt.predictor import expected_improvement, predict
+from automl_gpt.predictor import expected_improvement, predictor_for
 from automl_gpt.surrogate import CURVE_POINTS
 from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialResult, TrialState
 from automl_gpt.transfer import untried_transfers
@@ -274,8 +274,9 @@ class LLMPlanner(Planner):
         predictor (or, without a performance matrix, the ``surrogate`` once it has data) gives, else by the LLM's
         own (validated) prediction."""
         objective = self.context.objective
+        predictor = predictor_for(self.context)  # built once: it weighs the matrix against the run's history
         for candidate in candidates:
-            prediction = predict(candidate, self.context)
+            prediction = predictor.predict(candidate)
             if prediction is not None:
                 candidate.predictions.append(prediction)
         leader = best_trial(self.context.history, objective)

@@ -28,7 +28,7 @@ from automl_gpt.cards import DataCard
 from automl_gpt.knowledge import CLASSIFICATION, PerformanceMatrix, neighbour_weights, trivial_value
 from automl_gpt.planning import Candidate, PastTrial, PlanningContext, Prediction
 from automl_gpt.search_space import SearchSpace
-from automl_gpt.surrogate import encode
+from automl_gpt.surrogate import SurrogatePredictor, encode
 from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialState
 
 NAME = "matrix"
@@ -191,14 +191,10 @@ def _card_facts(matrix_path: Path, card: DataCard) -> tuple[CardProfile, float |
     return _CARD_FACTS[key]
 
 
-def predict(candidate: Candidate, context: PlanningContext) -> Prediction | None:
-    """The ``matrix`` prediction where the backend ships a matrix, else the run-only ``surrogate`` one."""
-    from automl_gpt.surrogate import SurrogatePredictor
-
-    matrix = MatrixPredictor.for_context(context)
-    if matrix is not None:
-        return matrix.predict(candidate)
-    return SurrogatePredictor.for_context(context).predict(candidate)
+def predictor_for(context: PlanningContext) -> MatrixPredictor | SurrogatePredictor:
+    """The run's predictor as its history stands: the ``matrix`` one where the backend ships a matrix, else the
+    run-only ``surrogate``. Build it once to predict several candidates."""
+    return MatrixPredictor.for_context(context) or SurrogatePredictor.for_context(context)
 
 
 def expected_improvement(prediction: Prediction, best: float | None, direction: str) -> float:

@@ -9,6 +9,6 @@ from automl_gpt.planning import Candidate, PlanningContext, Prediction
 
 @hookimpl(trylast=True)
 def predict_training_log(candidate: Candidate, context: PlanningContext) -> Prediction | None:
-    from automl_gpt.predictor import predict
+    from automl_gpt.predictor import predictor_for
 
-    return predict(candidate, context)
+    return predictor_for(context).predict(candidate)
