@@ -44,6 +44,8 @@ TASK_WORDS = {
 }
 
 _MODELS: dict[str, Any] = {}
+_PROFILES: dict[tuple[str, str, str], CardProfile] = {}
+MAX_CACHED_PROFILES = 16
 
 
 @dataclass
@@ -53,6 +55,14 @@ class CardProfile:
     embedding: np.ndarray
     meta: dict[str, float]
     task: str = ""
+
+
+def card_key(card: DataCard) -> str:
+    """What identifies a card's facts: its file, its fields, and the size and time of its training file."""
+    path = card.split_path("train")
+    stat = path.stat() if path is not None and path.is_file() else None
+    state = f"{stat.st_size}:{stat.st_mtime_ns}" if stat is not None else "-"
+    return f"{card.source}|{state}|{card.model_dump_json()}"
 
 
 def text_encoder_installed() -> bool:
@@ -141,8 +151,15 @@ class CardEmbedder:
         return meta_features(card)
 
     def profile(self, card: DataCard) -> CardProfile:
-        """Embedding and meta-features of a card together."""
-        return CardProfile(self.embed(card), self.meta_features(card), card.task)
+        """Embedding and meta-features of a card together, computed once per process for the same card, training
+        file and text model (a run asks for it for its similar datasets, its portfolio and its predictor)."""
+        key = (self.model_name, str(self.text), card_key(card))
+        cached = _PROFILES.get(key)
+        if cached is None:
+            if len(_PROFILES) >= MAX_CACHED_PROFILES:
+                _PROFILES.clear()
+            cached = _PROFILES[key] = CardProfile(self.embed(card), self.meta_features(card), card.task)
+        return cached
 
     def similarity(self, a: DataCard | CardProfile, b: DataCard | CardProfile) -> float:
         """Similarity in [0, 1] of two datasets, see :func:`combined_similarity`."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from automl_gpt.card_embedding import CardProfile, meta_features, read_train_table
+from automl_gpt.card_embedding import CardProfile, read_train_table
 from automl_gpt.cards import DataCard
 from automl_gpt.knowledge import CLASSIFICATION, PerformanceMatrix, neighbour_weights, trivial_value
 from automl_gpt.planning import Candidate, PastTrial, PlanningContext, Prediction
@@ -178,16 +178,15 @@ MAX_CARD_FACTS = 16
 def _card_facts(matrix_path: Path, card: DataCard) -> tuple[CardProfile, float | None, float]:
     """A card's profile, trivial value and text weight for a matrix, computed once per card and file (they read
     its data and may run the text encoder), not once per candidate."""
-    from automl_gpt.card_embedding import CardEmbedder, text_encoder_installed
+    from automl_gpt.card_embedding import CardEmbedder, card_key, text_encoder_installed
     from automl_gpt.knowledge import read_matrix
 
-    key = (matrix_path, f"{card.source}|{card.model_dump_json()}")
+    key = (matrix_path, card_key(card))
     if key not in _CARD_FACTS:
         if len(_CARD_FACTS) >= MAX_CARD_FACTS:
             _CARD_FACTS.clear()
         embedder = CardEmbedder(text=text_encoder_installed() and bool(read_matrix(matrix_path).embedding_model))
-        profile = CardProfile(embedder.embed(card), meta_features(card), card.task)
-        _CARD_FACTS[key] = (profile, card_trivial_value(card), embedder.text_weight)
+        _CARD_FACTS[key] = (embedder.profile(card), card_trivial_value(card), embedder.text_weight)
     return _CARD_FACTS[key]
 
 
