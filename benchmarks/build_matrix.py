@@ -14,7 +14,7 @@ from automl_gpt.card_embedding import CardEmbedder, card_text, meta_features
 from automl_gpt.knowledge import MatrixDataset, PerformanceMatrix, trivial_value
 from automl_gpt.planners import config_key
 from automl_gpt.transfer import adapt_config
-from mine_knowledge import BLOCK, CURVE_FRACTIONS, limits_tag, read_cache
+from mine_knowledge import BACKEND, BLOCK, CURVE_FRACTIONS, DEFAULT_MODEL, card_for, limits_tag, read_cache
 from suite import describe, families, pmlb_card, suite_names
 
 COVERAGE = 0.8
@@ -38,18 +38,19 @@ def mined_prefix(per_dataset: dict[str, dict[int, Any]], pool_size: int, share: 
     return 0
 
 
-def build_matrix(cache: Path, out: Path, limits: dict[str, Any], pool: list[dict[str, Any]]) -> dict[str, Any]:
-    """Write the matrix of the cached results to ``out``; returns its dict."""
+def build_matrix(cache: Path, out: Path, limits: dict[str, Any], pool: list[dict[str, Any]],
+                 model: str = DEFAULT_MODEL) -> dict[str, Any]:
+    """Write the matrix of the card ``model``'s cached results to ``out``; returns its dict."""
     from automl_gpt.plugins import get_plugin_manager
 
-    backend = get_plugin_manager().backend("xgboost")
+    backend = get_plugin_manager().backend(BACKEND)
     tag = limits_tag(limits)
     family_of = families()
     embedder = _embedder()
     per_dataset: dict[str, dict[int, dict[str, Any]]] = {}
     for name in suite_names():
         card = pmlb_card(name)
-        space = next(c for c in backend.model_cards() if card.task in c.tasks).space()
+        space = card_for(model, card.task).space()
         found = {r["key"]: r for r in read_cache(name, cache) if r.get("limits") == tag}
         by_pool = {}
         for index, config in enumerate(pool):
@@ -81,7 +82,7 @@ def build_matrix(cache: Path, out: Path, limits: dict[str, Any], pool: list[dict
             embedding=[round(float(x), 4) for x in embedder.embed_text(text)] if embedder else [],
         ))
     matrix = PerformanceMatrix(
-        backend="xgboost", model_card="xgboost", configs=[pool[i] for i in complete], datasets=datasets,
+        backend=BACKEND, model_card=model, configs=[pool[i] for i in complete], datasets=datasets,
         fractions=list(CURVE_FRACTIONS), limits={k: v for k, v in limits.items() if k != "threads"},
         embedding_model=embedder.model_name if embedder else "",
     )

@@ -1,21 +1,27 @@
-"""Mine the tabular suite into a performance matrix: a pool of XGBoost configurations trained on every dataset.
+"""Mine the tabular suite into a performance matrix: a pool of one model card's configurations trained on every
+dataset.
 
     python benchmarks/mine_knowledge.py mine --workers 2           # resumable; stop it any time
     python benchmarks/mine_knowledge.py mine --blocks 2 --max-minutes 60
     python benchmarks/mine_knowledge.py build                      # the shipped matrix, from the cache only
     python benchmarks/mine_knowledge.py status                     # how far the mining got
+    python benchmarks/mine_knowledge.py mine --model linear --workers 1   # another card of the tabular backend
 
-The pool (:func:`pool`, frozen in ``knowledge_cache/pool.json``) is the XGBoost defaults, a few changes
-practitioners try first (:data:`COMMON_PRACTICE`), the best configuration of each of the 16 datasets of the
-earlier knowledge base (the TPE-searched one this matrix replaces), and a seeded random (space-filling) sample,
-all with holdout validation so that every configuration of a dataset is scored on the same validation rows. It is
-trained in blocks of :data:`BLOCK` configurations, block by block over the whole suite (smallest datasets first),
-so that an interrupted mining leaves a complete matrix over a prefix of the pool.
+``--model`` names a model card of the tabular backend (:data:`POOL_SIZES`; default ``xgboost``). Each card has
+its own pool, cache folder (:func:`cache_dir`: ``knowledge_cache/`` for XGBoost, ``knowledge_cache/<card>/`` for
+the others) and shipped matrix (:func:`matrix_path`: ``knowledge/<card>_matrix.json.gz``).
 
-Every finished (dataset, configuration) training is appended at once to ``knowledge_cache/<dataset>.jsonl.gz``
-(one gzip member per record: an append-only, compressed cache committed with the repository). A training killed
-mid-way leaves at most a truncated last member, which the next read drops and rewrites away. ``build`` turns the
-cache into the shipped matrix without training anything.
+The pool (:func:`pool`, frozen in the cache folder's ``pool.json``) is the card's defaults, a few changes
+practitioners try first (:data:`COMMON_PRACTICE`) and a seeded random (space-filling) sample of the card's space,
+all with holdout validation so that every configuration of a dataset is scored on the same validation rows. (The
+XGBoost pool also holds the best configuration of each of the 16 datasets of the earlier, TPE-searched knowledge
+base.) It is trained in blocks of :data:`BLOCK` configurations, block by block over the whole suite (smallest
+datasets first), so that an interrupted mining leaves a complete matrix over a prefix of the pool.
+
+Every finished (dataset, configuration) training is appended at once to ``<cache>/<dataset>.jsonl.gz`` (one gzip
+member per record: an append-only, compressed cache committed with the repository). A training killed mid-way
+leaves at most a truncated last member, which the next read drops and rewrites away. ``build`` turns the cache
+into the shipped matrix without training anything.
 """
 
 from __future__ import annotations
@@ -44,21 +50,42 @@ from suite import describe, pmlb_card, suite_names
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "benchmarks" / "knowledge_cache"
-MATRIX = REPO / "plugins" / "backend_tabular" / "knowledge" / "xgboost_matrix.json.gz"
+KNOWLEDGE = REPO / "plugins" / "backend_tabular" / "knowledge"
+BACKEND = "xgboost"
+DEFAULT_MODEL = "xgboost"
 LIMITS: dict[str, Any] = {"max_rows": 3000, "max_rounds": 1000, "threads": 1}
-POOL_SIZE = 64
+# Pool size per model card of the tabular backend (sized to what one loaded CPU core mines in a few hours).
+POOL_SIZES = {"xgboost": 64, "hist_gradient_boosting": 24, "linear": 16}
+POOL_SIZE = POOL_SIZES[DEFAULT_MODEL]
+# The parameter that sets a card's number of boosting rounds (capped by the limits' max_rounds); a card without
+# one fits once, and its log is one step.
+ROUNDS_PARAM = {"xgboost": "n_estimators", "hist_gradient_boosting": "max_iter"}
 BLOCK = 8
 POOL_SEED = 0
 TRAIN_SEED = 0
 CURVE_FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
-# Changes to the defaults that practitioners reach for first (a smaller learning rate with more rounds under early
-# stopping, row and column subsampling, shallower trees): pool members beside the tuned and random ones.
-COMMON_PRACTICE: tuple[dict[str, Any], ...] = (
-    {"learning_rate": 0.1, "n_estimators": 1000},
-    {"learning_rate": 0.05, "n_estimators": 2000, "subsample": 0.8, "colsample_bytree": 0.8},
-    {"learning_rate": 0.05, "n_estimators": 2000, "max_depth": 4, "min_child_weight": 2.0},
-    {"learning_rate": 0.1, "n_estimators": 1000, "max_depth": 3, "colsample_bytree": 0.5},
-)
+# Changes to the defaults that practitioners reach for first, per card, beside the random pool members. Boosting:
+# a smaller learning rate with more rounds under early stopping, row and column subsampling, smaller trees;
+# linear: stronger and weaker regularisation, an L1 penalty (binary tasks only), a was-missing indicator.
+COMMON_PRACTICE: dict[str, tuple[dict[str, Any], ...]] = {
+    "xgboost": (
+        {"learning_rate": 0.1, "n_estimators": 1000},
+        {"learning_rate": 0.05, "n_estimators": 2000, "subsample": 0.8, "colsample_bytree": 0.8},
+        {"learning_rate": 0.05, "n_estimators": 2000, "max_depth": 4, "min_child_weight": 2.0},
+        {"learning_rate": 0.1, "n_estimators": 1000, "max_depth": 3, "colsample_bytree": 0.5},
+    ),
+    "hist_gradient_boosting": (
+        {"learning_rate": 0.05, "max_iter": 1000},
+        {"learning_rate": 0.05, "max_iter": 1000, "max_leaf_nodes": 15, "l2_regularization": 1.0},
+        {"learning_rate": 0.1, "max_iter": 500, "min_samples_leaf": 5, "max_features": 0.5},
+    ),
+    "linear": (
+        {"C": 0.1, "alpha": 10.0},
+        {"C": 10.0, "alpha": 0.1},
+        {"penalty": "l1"},
+        {"missing_values": "impute_indicator", "C": 0.1, "alpha": 10.0},
+    ),
+}
 
 
 def quiet() -> None:
@@ -73,30 +100,70 @@ def quiet() -> None:
 # -- the pool -------------------------------------------------------------------------------------------------
 
 
-def pool(size: int = POOL_SIZE, cache: Path | None = None) -> list[dict[str, Any]]:
-    """The pool of configurations, in mining order (defaults first), on the binary card's search space.
+def cache_dir(model: str = DEFAULT_MODEL) -> Path:
+    """The mining cache of a model card (XGBoost's, mined first, is the folder itself)."""
+    return CACHE if model == DEFAULT_MODEL else CACHE / model
+
+
+def matrix_path(model: str = DEFAULT_MODEL) -> Path:
+    """Where the tabular backend ships the matrix of a model card."""
+    return KNOWLEDGE / f"{model}_matrix.json.gz"
+
+
+def model_cards(model: str) -> list[Any]:
+    """The tabular backend's cards called ``model`` (one per group of tasks that share a parameter set)."""
+    from automl_gpt.plugins import get_plugin_manager
+
+    cards = [c for c in get_plugin_manager().backend(BACKEND).model_cards() if c.name == model]
+    if not cards:
+        raise SystemExit(f"model card {model!r}: not a card of the tabular backend (known: {', '.join(POOL_SIZES)})")
+    return cards
+
+
+def card_for(model: str, task: str) -> Any:
+    """The card called ``model`` that trains ``task``."""
+    return next(c for c in model_cards(model) if task in c.tasks)
+
+
+def pool_space(model: str) -> Any:
+    """Every parameter of the card's task variants, the first variant's first (for XGBoost: its binary card's
+    space, a superset of the other variant's)."""
+    from automl_gpt.search_space import SearchSpace
+
+    params: dict[str, Any] = {}
+    for card in model_cards(model):
+        for name, param in card.space().items():
+            params.setdefault(name, param)
+    return SearchSpace(params)
+
+
+def pool(size: int | None = None, cache: Path | None = None, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
+    """The card's pool of configurations (size: the card's :data:`POOL_SIZES`), in mining order (defaults
+    first), on :func:`pool_space`.
 
     Made once (:func:`make_pool`) and frozen in the cache folder's ``pool.json``, so the mining resumes with the
     same pool whatever changes around it.
     """
-    frozen = (cache or CACHE) / "pool.json"
+    size = size or POOL_SIZES[model]
+    frozen = (cache or cache_dir(model)) / "pool.json"
     if frozen.exists():
         return list(json.loads(frozen.read_text(encoding="utf-8")))[:size]
-    configs = make_pool(size)
+    configs = make_pool(size, model=model)
     frozen.parent.mkdir(parents=True, exist_ok=True)
     frozen.write_text(json.dumps(configs, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return configs
 
 
-def make_pool(size: int = POOL_SIZE, seed: int = POOL_SEED) -> list[dict[str, Any]]:
-    """A fresh pool: the defaults, :data:`COMMON_PRACTICE`, then random samples. (The shipped pool.json also holds,
-    after those, the best configuration of each dataset of the earlier 16-dataset knowledge base.)"""
+def make_pool(size: int | None = None, seed: int = POOL_SEED, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
+    """A fresh pool: the card's defaults, its :data:`COMMON_PRACTICE`, then random samples. (The shipped XGBoost
+    pool.json also holds, after those, the best configuration of each dataset of the earlier 16-dataset knowledge
+    base.)"""
     from automl_gpt.planners import config_key
-    from automl_gpt.plugins import get_plugin_manager
     from automl_gpt.transfer import adapt_config
 
-    space = get_plugin_manager().backend("xgboost").model_cards()[0].space()
-    configs = [space.defaults()] + [{**space.defaults(), **change} for change in COMMON_PRACTICE]
+    size = size or POOL_SIZES[model]
+    space = pool_space(model)
+    configs = [space.defaults()] + [{**space.defaults(), **change} for change in COMMON_PRACTICE.get(model, ())]
     rng = random.Random(seed)
     while len(configs) < size * 4 and len({config_key(c) for c in configs}) < size:
         configs.append(space.sample(rng))
@@ -173,9 +240,11 @@ def curve_points(log: Any, metric: str, rounds: int) -> list[list[float]]:
 
 
 def mine_dataset(
-    name: str, configs: list[tuple[int, dict[str, Any]]], limits: dict[str, Any], cache: Path
+    name: str, configs: list[tuple[int, dict[str, Any]]], limits: dict[str, Any], cache: Path,
+    model: str = DEFAULT_MODEL,
 ) -> tuple[str, int, float]:
-    """Train the configurations of ``configs`` that the dataset's cache lacks; returns (name, trained, seconds)."""
+    """Train the card ``model`` on the configurations of ``configs`` that the dataset's cache lacks; returns
+    (name, trained, seconds)."""
     from automl_gpt.planners import config_key
     from automl_gpt.plugins import get_plugin_manager
     from automl_gpt.training import TrainingRequest, TrialResult, TrialState
@@ -183,8 +252,8 @@ def mine_dataset(
 
     started = time.monotonic()
     card = pmlb_card(name)
-    backend = get_plugin_manager().backend("xgboost")
-    model_card = next(c for c in backend.model_cards() if card.task in c.tasks)
+    backend = get_plugin_manager().backend(BACKEND)
+    model_card = card_for(model, card.task)
     space = model_card.space()
     metric = backend.objective(card).metric
     tag = limits_tag(limits)
@@ -204,7 +273,7 @@ def mine_dataset(
             except Exception as exc:  # recorded, as the run loop records a crashing trial
                 result = TrialResult(TrialState.FAIL, error=f"{type(exc).__name__}: {exc}")
             seconds = time.monotonic() - t0
-        rounds = min(int(config["n_estimators"]), int(limits.get("max_rounds") or config["n_estimators"]))
+        rounds = planned_rounds(config, model, limits)
         record = {
             "key": key,
             "pool": pool_index,
@@ -224,9 +293,17 @@ def mine_dataset(
     return name, trained, time.monotonic() - started
 
 
+def planned_rounds(config: dict[str, Any], model: str, limits: dict[str, Any]) -> int:
+    """The rounds a configuration of the card ``model`` plans under the limits (1 for a card that fits once)."""
+    param = ROUNDS_PARAM.get(model)
+    if param is None:
+        return 1
+    return min(int(config[param]), int(limits.get("max_rounds") or config[param]))
+
+
 def mine(args: argparse.Namespace) -> int:
     quiet()
-    configs = list(enumerate(pool(args.pool, args.cache)))
+    configs = list(enumerate(pool(args.pool, args.cache, args.model)))
     names = [n for n in suite_names() if not args.only or n in args.only]
     names.sort(key=lambda n: (describe(n)["n_rows"] * max(1, describe(n)["n_features"]), n))
     blocks = [configs[i: i + BLOCK] for i in range(0, len(configs), BLOCK)][: args.blocks]
@@ -255,7 +332,7 @@ def mine(args: argparse.Namespace) -> int:
                 if deadline and time.monotonic() > deadline:
                     return
                 busy.add(job[0])
-                pending[workers.submit(mine_dataset, job[0], job[1], LIMITS, args.cache)] = job
+                pending[workers.submit(mine_dataset, job[0], job[1], LIMITS, args.cache, args.model)] = job
 
         submit()
         while pending:
@@ -293,11 +370,15 @@ def main(argv: list[str] | None = None) -> int:
     mine_p.add_argument("--only", action="append", default=[], help="mine only this dataset (repeatable)")
     for p in (mine_p, sub.add_parser("status", help="how far the mining got"),
               sub.add_parser("build", help="write the shipped matrix from the cache")):
-        p.add_argument("--cache", type=Path, default=CACHE)
-        p.add_argument("--pool", type=int, default=POOL_SIZE)
+        p.add_argument("--model", choices=sorted(POOL_SIZES), default=DEFAULT_MODEL,
+                       help="the tabular backend's model card (default: %(default)s)")
+        p.add_argument("--cache", type=Path, default=None, help="default: the card's folder, cache_dir()")
+        p.add_argument("--pool", type=int, default=None, help="pool size (default: the card's POOL_SIZES)")
     build_p = sub.choices["build"]
-    build_p.add_argument("--out", type=Path, default=MATRIX)
+    build_p.add_argument("--out", type=Path, default=None, help="default: knowledge/<card>_matrix.json.gz")
     args = parser.parse_args(argv)
+    args.cache = args.cache or cache_dir(args.model)
+    args.pool = args.pool or POOL_SIZES[args.model]
     if args.command == "mine":
         return mine(args)
     if args.command == "status":
@@ -305,8 +386,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from build_matrix import build_matrix
 
-    matrix = build_matrix(args.cache, args.out, LIMITS, pool(args.pool, args.cache))
-    print(f"wrote {args.out}: {len(matrix['datasets'])} datasets x {len(matrix['configs'])} configurations")
+    out = args.out or matrix_path(args.model)
+    matrix = build_matrix(args.cache, out, LIMITS, pool(args.pool, args.cache, args.model), args.model)
+    print(f"wrote {out}: {len(matrix['datasets'])} datasets x {len(matrix['configs'])} configurations")
     return 0
 
 
