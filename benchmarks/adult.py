@@ -111,7 +111,7 @@ def shipped_experience(env: dict[str, Any]) -> list[Any]:
     answers from the backend's shipped knowledge base."""
     import tempfile
 
-    from automl_gpt.experience import ExperienceStore
+    from automl_gpt.runs.experience import ExperienceStore
 
     with tempfile.TemporaryDirectory() as tmp:
         store = ExperienceStore(Path(tmp) / "empty.sqlite")
@@ -136,7 +136,7 @@ def planner_search(
     the run loop does). Returns every trial with its config, validation log-loss and cumulative wall time.
     """
     from automl_gpt.planners import config_key
-    from automl_gpt.planning import PastTrial, PlanningContext
+    from automl_gpt.planners.base import PastTrial, PlanningContext
     from automl_gpt.plugins import get_plugin_manager
     from automl_gpt.training import TrialState
 
@@ -197,7 +197,7 @@ def planner_search(
 def _print_prediction_quality(name: str, seed: int, trials: list[dict[str, Any]]) -> None:
     """Spearman rank correlation of each predictor's predicted vs the real validation log-loss."""
     import numpy as np
-    from automl_gpt.report import spearman
+    from automl_gpt.runs.report import spearman
 
     predictors = sorted({p for t in trials for p in t["predicted"]})
     for predictor in predictors:
@@ -269,8 +269,8 @@ def ensemble_rows(
     """One ``<method>+ensemble`` row per budget: selection on the first B trials' validation predictions only,
     members refitted on all of adult.data (each once per seed), test probabilities averaged with the weights."""
     import numpy as np
-    from automl_gpt.ensemble import EnsembleRequest
-    from automl_gpt.planning import PastTrial
+    from automl_gpt.planners.base import PastTrial
+    from automl_gpt.runs.ensemble import EnsembleRequest
     from automl_gpt.training import TrialResult, TrialState
     from automl_gpt_backend_tabular import data
     from automl_gpt_backend_tabular import ensemble as tabular_ensemble
@@ -555,7 +555,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     rows: list[Row] = []
     frames = adult_frames() if "flaml" in methods else None
-    from automl_gpt.loop import EXPERIENCE_PLANNERS  # the planners the run loop hands experience to
+    from automl_gpt.runs.loop import EXPERIENCE_PLANNERS  # the planners the run loop hands experience to
 
     wants_experience = not args.no_experience and bool(set(EXPERIENCE_PLANNERS) & set(methods))
     experience = shipped_experience(env) if wants_experience else []

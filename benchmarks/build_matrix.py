@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from automl_gpt.card_embedding import CardEmbedder, card_text, meta_features
-from automl_gpt.knowledge import MatrixDataset, PerformanceMatrix, trivial_value
+from automl_gpt.cards.similarity import CardEmbedder, card_text, meta_features
 from automl_gpt.planners import config_key
-from automl_gpt.transfer import adapt_config
+from automl_gpt.planners.knowledge import MatrixDataset, PerformanceMatrix, trivial_value
+from automl_gpt.planners.transfer import adapt_config
 from mine_knowledge import BACKEND, BLOCK, CURVE_FRACTIONS, DEFAULT_MODEL, card_for, limits_tag, read_cache
 from suite import describe, families, pmlb_card, suite_names
 

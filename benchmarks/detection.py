@@ -34,7 +34,7 @@ from typing import Any
 
 from automl_gpt.cards import DataCard, DataSplit, ModelCard
 from automl_gpt.planners import RandomPlanner, TPEPlanner
-from automl_gpt.planning import Candidate, PastTrial, Planner, PlanningContext
+from automl_gpt.planners.base import Candidate, PastTrial, Planner, PlanningContext
 from automl_gpt.training import LogRecord, TrainingRequest, TrialResult, TrialState
 from automl_gpt_backend_vision.backend import MMDetBackend
 

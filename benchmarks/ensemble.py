@@ -49,7 +49,7 @@ def split_card(name: str, folder: Path) -> Any:
 
 def one_run(card: Any, planner: str, budget: int, seed: int, out: Path, threads: int) -> dict[str, Any]:
     """A real run; returns the best trial's and the ensemble's scores from its summary."""
-    from automl_gpt.loop import run
+    from automl_gpt.runs.loop import run
 
     started = time.monotonic()
     result = run(card, planner=planner, budget=budget, seed=seed, out=out, limits={"threads": threads},

@@ -25,9 +25,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from automl_gpt.cards import DataCard, ModelCard
-from automl_gpt.knowledge import PerformanceMatrix
 from automl_gpt.planners import config_key
-from automl_gpt.planning import PastTrial, Planner, PlanningContext
+from automl_gpt.planners.base import PastTrial, Planner, PlanningContext
+from automl_gpt.planners.knowledge import PerformanceMatrix
 from automl_gpt.plugins import get_plugin_manager
 from automl_gpt.training import Backend, TrainingRequest, TrialResult, TrialState
 from mine_knowledge import LIMITS as MATRIX_LIMITS

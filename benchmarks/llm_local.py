@@ -5,7 +5,7 @@ For each local model (SmolLM2-135M-Instruct, and Gemma 3 270M when ``gemma3-270m
 * loads the GGUF in-process and times it;
 * measures generation speed on a 128-token plain answer;
 * asks for one staged plan (data processing, bounded hyper-parameters, a predicted validation curve, a short
-  rationale) for each of N prompts through :class:`automl_gpt.llm_client.LLMClient` (grammar-constrained decoding,
+  rationale) for each of N prompts through :class:`automl_gpt.llm.client.LLMClient` (grammar-constrained decoding,
   then validation with clip-or-re-ask repair), and reports the valid rate, how many answers were valid as decoded,
   how many needed repair, and median / p90 latency;
 * runs the first prompts (``--baseline-prompts``) without the grammar (the schema only in the prompt, JSON
@@ -32,7 +32,7 @@ from typing import Any
 
 from automl_gpt.errors import LLMError
 from automl_gpt.llm import GenerationSettings
-from automl_gpt.llm_client import LLMClient, schema_error
+from automl_gpt.llm.client import LLMClient, schema_error
 from automl_gpt_llm_local import requirements
 from automl_gpt_llm_local.model import LocalModel
 from automl_gpt_llm_local.provider import GEMMA_MODEL, GEMMA_PACKAGE, LocalProvider

@@ -34,7 +34,7 @@ ARMS = ("xgboost", "auto")
 
 def one_run(card: Any, model: str, budget: int, seed: int, out: Path) -> list[dict[str, Any]]:
     """A real run; returns its trials in order: card, state, validation and test objective."""
-    from automl_gpt.loop import run
+    from automl_gpt.runs.loop import run
 
     result = run(card, model=model, planner="tpe", budget=budget, seed=seed, out=out, limits={"threads": 1},
                  experience=False, ensemble=False, echo=lambda line: None)

@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from automl_gpt.card_embedding import CardProfile, text_encoder_installed
-from automl_gpt.knowledge import PerformanceMatrix, greedy_portfolio, neighbour_weights, task_family
+from automl_gpt.cards.similarity import CardProfile, text_encoder_installed
+from automl_gpt.planners.knowledge import PerformanceMatrix, greedy_portfolio, neighbour_weights, task_family
 
 REPO = Path(__file__).resolve().parents[1]
 MATRIX = REPO / "plugins" / "backend_tabular" / "knowledge" / "xgboost_matrix.json.gz"
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-text", action="store_true", help="meta-features only, as without [transfer]")
     parser.add_argument("--first", choices=("wins", "mean"), default=None, help="rule for the first pick")
     args = parser.parse_args(argv)
-    from automl_gpt.knowledge import FIRST_RULE, NEIGHBOURS
+    from automl_gpt.planners.knowledge import FIRST_RULE, NEIGHBOURS
 
     matrix = PerformanceMatrix.read(args.matrix)
     use_text = not args.no_text and text_encoder_installed() and bool(matrix.embedding_model)

@@ -4,8 +4,8 @@
     python benchmarks/predictor.py --no-text --after 5
 
 For every dataset of the performance matrix its family leaves the matrix, and the ``matrix`` predictor
-(:class:`automl_gpt.predictor.MatrixPredictor`) learned from the rest predicts every pool configuration on it; each
-of them was trained there for real while mining, so the real final validation value and learning curve are known.
+(:class:`automl_gpt.planners.predictor.MatrixPredictor`) learned from the rest predicts every pool configuration on it;
+each of them was trained there for real while mining, so the real final validation value and learning curve are known.
 Reported per task family, as the median over held-out datasets:
 
 * Spearman between predicted and real final validation values, before any trial on the dataset, and after
@@ -25,13 +25,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from automl_gpt.card_embedding import CardProfile, text_encoder_installed
-from automl_gpt.knowledge import MatrixDataset, PerformanceMatrix, task_family
-from automl_gpt.planning import Candidate, PastTrial
-from automl_gpt.predictor import MatrixPredictor
-from automl_gpt.report import spearman
-from automl_gpt.search_space import SearchSpace
-from automl_gpt.surrogate import SurrogatePredictor
+from automl_gpt.cards.search_space import SearchSpace
+from automl_gpt.cards.similarity import CardProfile, text_encoder_installed
+from automl_gpt.planners.base import Candidate, PastTrial
+from automl_gpt.planners.knowledge import MatrixDataset, PerformanceMatrix, task_family
+from automl_gpt.planners.predictor import MatrixPredictor
+from automl_gpt.planners.surrogate import SurrogatePredictor
+from automl_gpt.runs.report import spearman
 from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialResult, TrialState
 
 REPO = Path(__file__).resolve().parents[1]

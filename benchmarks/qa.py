@@ -165,7 +165,7 @@ def _search(
     args: argparse.Namespace, backend: Any, data_card: Any, model_card: Any, limits: dict[str, Any], out: Path
 ) -> list[Run]:
     from automl_gpt.planners import RandomPlanner, TPEPlanner
-    from automl_gpt.planning import PlanningContext
+    from automl_gpt.planners.base import PlanningContext
 
     context = PlanningContext(
         data_card=data_card,

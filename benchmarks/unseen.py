@@ -4,8 +4,8 @@ Leave-one-family-out over the public tabular suite (``../shared/data/tabular``, 
 ``suite.families()``): for each held-out dataset X the shipped performance matrix
 (``plugins/backend_tabular/knowledge/xgboost_matrix.json.gz``) loses X's whole family
 (``harness.leave_family_out``: siblings of the same generator or records never help), the learned portfolio for
-X's card is built from the rest (``automl_gpt.knowledge.portfolio_candidates``: similarity by meta-features, plus
-the card text with weight 0.5 when sentence-transformers is installed and the matrix carries embeddings), and each
+X's card is built from the rest (``automl_gpt.planners.knowledge.portfolio_candidates``: similarity by meta-features,
+plus the card text with weight 0.5 when sentence-transformers is installed and the matrix carries embeddings), and each
 planner searches X for up to ``max(budgets)`` real XGBoost trials (under the limits the matrix was mined with):
 
 * ``default``: the model card's defaults (1 trial);
@@ -55,10 +55,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import harness
-from automl_gpt.card_embedding import CardEmbedder, CardProfile, meta_features, text_encoder_installed
 from automl_gpt.cards import DataCard
-from automl_gpt.knowledge import PerformanceMatrix, portfolio_candidates, task_family
-from automl_gpt.planning import Candidate
+from automl_gpt.cards.similarity import CardEmbedder, CardProfile, meta_features, text_encoder_installed
+from automl_gpt.planners.base import Candidate
+from automl_gpt.planners.knowledge import PerformanceMatrix, portfolio_candidates, task_family
 from automl_gpt.plugins import get_plugin_manager
 from automl_gpt.training import TrialState
 from mine_knowledge import MATRIX

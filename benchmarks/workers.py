@@ -34,8 +34,8 @@ import contextlib, json, sys, threading, time
 from collections import defaultdict
 from pathlib import Path
 import sqlalchemy
-from automl_gpt import loop
-from automl_gpt.run_store import RunStore
+from automl_gpt.runs import loop
+from automl_gpt.runs.store import RunStore
 from automl_gpt.testing import plugins_loaded
 from tests.core import loop_support
 

@@ -17,13 +17,13 @@ __all__ = ["AutoMLClassifier", "AutoMLRegressor", "__version__", "hookimpl", "ru
 ESTIMATORS = ("AutoMLClassifier", "AutoMLRegressor")
 
 if TYPE_CHECKING:
-    from automl_gpt.estimator import AutoMLClassifier, AutoMLRegressor
-    from automl_gpt.loop import RunResult
+    from automl_gpt.runs.estimator import AutoMLClassifier, AutoMLRegressor
+    from automl_gpt.runs.loop import RunResult
 
 
 def run(card: Any, **options: Any) -> RunResult:
-    """Run the AutoML-GPT loop on a data card (path or DataCard); see :func:`automl_gpt.loop.run`."""
-    from automl_gpt.loop import run as _run
+    """Run the AutoML-GPT loop on a data card (path or DataCard); see :func:`automl_gpt.runs.loop.run`."""
+    from automl_gpt.runs.loop import run as _run
 
     return _run(card, **options)
 
@@ -31,7 +31,7 @@ def run(card: Any, **options: Any) -> RunResult:
 def __getattr__(name: str) -> Any:
     """The scikit-learn estimators, imported when first asked for (scikit-learn is not loaded at start-up)."""
     if name in ESTIMATORS:
-        from automl_gpt import estimator
+        from automl_gpt.runs import estimator
 
         return getattr(estimator, name)
     raise AttributeError(f"module 'automl_gpt' has no attribute {name!r}")

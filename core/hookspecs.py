@@ -17,7 +17,8 @@ import pluggy
 if TYPE_CHECKING:
     from automl_gpt.cards import DataCard, ModelCard
     from automl_gpt.llm import LLMProvider
-    from automl_gpt.planning import Candidate, Planner, PlannerInfo, PlanningContext, Prediction
+    from automl_gpt.planners.base import Candidate, Planner, PlanningContext, Prediction
+    from automl_gpt.plugins import PlannerInfo
     from automl_gpt.training import Backend, TrainingRequest, TrialResult
 
 PROJECT_NAME = "automl_gpt"

@@ -32,12 +32,11 @@ import pluggy
 from automl_gpt import hookspecs
 from automl_gpt.errors import PluginError, UnknownNameError
 from automl_gpt.llm import LLMProvider
-from automl_gpt.planning import PlannerInfo
 from automl_gpt.requirements import Requirements
 from automl_gpt.training import Backend
 
 if TYPE_CHECKING:
-    from automl_gpt.planning import Planner, PlanningContext
+    from automl_gpt.planners.base import Planner, PlanningContext
 
 ENTRY_POINT_GROUP = "automl_gpt"
 BUILTIN_MODULES = (
@@ -47,6 +46,28 @@ BUILTIN_MODULES = (
     "automl_gpt.builtin.predictors",
     "automl_gpt.builtin.training",
 )
+
+@dataclass(frozen=True)
+class PlannerInfo:
+    """A planner's name as ``register_planners`` announces it: listed by ``plugins list``, checked by ``--planner``.
+
+    Registering a name imports nothing; the ``plan_trials`` hook builds the :class:`Planner` when a run asks for
+    it. ``requirements`` says what the planner needs installed (checked without importing anything).
+    """
+
+    name: str
+    description: str = ""
+    requirements: Requirements = field(default_factory=Requirements)
+
+    def describe(self) -> dict[str, Any]:
+        """What ``plugins list`` shows about this planner."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "available": self.requirements.available,
+            "unavailable_reason": self.requirements.reason,
+        }
+
 
 T = TypeVar("T", Backend, LLMProvider, PlannerInfo)
 # registration hook -> where ``plugins list --json`` shows what it registered (under ``provides``)

@@ -20,8 +20,8 @@ from automl_gpt.requirements import Requirements
 
 if TYPE_CHECKING:  # pydantic stays out of start-up (plugins list); cards are only annotations here
     from automl_gpt.cards import DataCard, ModelCard
-    from automl_gpt.ensemble import Ensemble, EnsembleRequest
     from automl_gpt.prediction import Predictor
+    from automl_gpt.runs.ensemble import Ensemble, EnsembleRequest
 
 Split = Literal["train", "valid", "test"]
 Direction = Literal["minimize", "maximize"]
@@ -198,7 +198,7 @@ class Backend:
         raise UsageError(f"backend '{self.name}' cannot load saved models for prediction")
 
     def build_ensemble(self, request: EnsembleRequest) -> Ensemble | None:
-        """Combine the run's completed trials into one model (see :mod:`automl_gpt.ensemble`), save it in
+        """Combine the run's completed trials into one model (see :mod:`automl_gpt.runs.ensemble`), save it in
         ``request.folder`` as a file :meth:`load_model` recognises, and score it; None: this backend builds none.
 
         Called after a run (unless ``--no-ensemble``) and by ``automl-gpt ensemble RUN``. Select on validation
@@ -215,7 +215,7 @@ class Backend:
         return None
 
     def performance_matrix(self) -> Path | None:
-        """A shipped :class:`~automl_gpt.knowledge.PerformanceMatrix` (configurations x public datasets), which
+        """A shipped :class:`~automl_gpt.planners.knowledge.PerformanceMatrix` (configurations x public datasets), which
         answers for :meth:`knowledge_base` and gives the first trials and the predicted logs (None: none)."""
         return None
 

@@ -27,7 +27,7 @@ def parse_card(path: Path, data: dict[str, Any], kind: str) -> DataCard | ModelC
 def draft_card(
     path: Path, target: str | None, task: str | None, name: str | None, test: Path | None
 ) -> DataCard | None:
-    from automl_gpt.card_draft import check_data_file, draft_data_card, looks_like_coco
+    from automl_gpt.cards.draft import check_data_file, draft_data_card, looks_like_coco
 
     if looks_like_coco(path):
         return None

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from automl_gpt.hookspecs import hookimpl
-from automl_gpt.planning import Planner, PlannerInfo, PlanningContext
+from automl_gpt.planners.base import Planner, PlanningContext
+from automl_gpt.plugins import PlannerInfo
 
 BUILTIN_PLANNERS = (
     PlannerInfo("llm", "the LLM plans from the prompt paragraph; a bandit shares slots with transfer and TPE"),
@@ -33,11 +34,11 @@ def plan_trials(name: str, context: PlanningContext) -> Planner | None:
     if name == "tpe":
         return planners.TPEPlanner(context)
     if name == "transfer":
-        from automl_gpt.transfer import TransferPlanner
+        from automl_gpt.planners.transfer import TransferPlanner
 
         return TransferPlanner(context)
     if name == "llm":
-        from automl_gpt.llm_planner import LLMPlanner
+        from automl_gpt.planners.llm_planner import LLMPlanner
 
         return LLMPlanner(context)
     return None

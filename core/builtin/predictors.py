@@ -4,11 +4,11 @@ matrix (its online part learns from the run's trials), else the ``surrogate`` fi
 from __future__ import annotations
 
 from automl_gpt.hookspecs import hookimpl
-from automl_gpt.planning import Candidate, PlanningContext, Prediction
+from automl_gpt.planners.base import Candidate, PlanningContext, Prediction
 
 
 @hookimpl(trylast=True)
 def predict_training_log(candidate: Candidate, context: PlanningContext) -> Prediction | None:
-    from automl_gpt.predictor import predictor_for
+    from automl_gpt.planners.predictor import predictor_for
 
     return predictor_for(context).predict(candidate)

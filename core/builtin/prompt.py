@@ -13,13 +13,13 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from automl_gpt.hookspecs import hookimpl
-from automl_gpt.planning import Experience, PastTrial, PlanningContext
+from automl_gpt.planners.base import Experience, PastTrial, PlanningContext
 from automl_gpt.training import Objective, TrialState
 
 if TYPE_CHECKING:
     from automl_gpt.cards import DataCard, ModelCard
-    from automl_gpt.model_choice import ModelChoice
-    from automl_gpt.search_space import SearchSpace
+    from automl_gpt.cards.model_choice import ModelChoice
+    from automl_gpt.cards.search_space import SearchSpace
 
 MAX_FEEDBACK_TRIALS = 8
 MAX_EXPERIENCE = 3
@@ -76,7 +76,7 @@ def data_card_sentence(card: DataCard) -> str:
 def model_card_sentence(card: ModelCard, context: PlanningContext) -> str:
     """'We adopt ...': the model card, with its typed search space by stage (every candidate card, each in this
     format, when the run chooses among several)."""
-    from automl_gpt.model_choice import MODEL_PARAM, ModelChoice
+    from automl_gpt.cards.model_choice import MODEL_PARAM, ModelChoice
 
     if isinstance(card, ModelChoice):
         names = ", ".join(f'"{m.name}"' for m in card.members)
@@ -90,7 +90,7 @@ def model_card_sentence(card: ModelCard, context: PlanningContext) -> str:
 
 def _member_space(choice: ModelChoice, member: ModelCard) -> SearchSpace:
     """One candidate's own parameters (descriptions and conditions) under the names the choice gives them."""
-    from automl_gpt.search_space import SearchSpace
+    from automl_gpt.cards.search_space import SearchSpace
 
     return SearchSpace({
         choice.union_name(member.name, name): param.model_copy(update={"condition": {

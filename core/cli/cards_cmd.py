@@ -40,7 +40,7 @@ def init(
     force: bool,
 ) -> None:
     """Draft a data card from the data file DATA (CSV/Parquet, or what a plugin drafts) and print it as YAML."""
-    from automl_gpt.card_draft import draft_notes, looks_like_coco, relocate
+    from automl_gpt.cards.draft import draft_notes, looks_like_coco, relocate
 
     if out is not None and out.is_dir():
         raise UsageError(f"{out}: is a folder (pass a file name for the card, e.g. --out {out / 'card.yaml'})")
@@ -113,7 +113,7 @@ def show(card: Path, as_json: bool) -> None:
 )
 def prompt(card: Path, model_name: str, n_candidates: int, constraint_items: tuple[str, ...]) -> None:
     """Print the fixed-format prompt paragraph for the data card CARD and a model card."""
-    from automl_gpt.planning import PlanningContext
+    from automl_gpt.planners.base import PlanningContext
 
     data_card = load_data_card(card)
     model_card = resolve_model_card(model_name, data_card)
@@ -137,8 +137,8 @@ def prompt(card: Path, model_name: str, n_candidates: int, constraint_items: tup
 
 def resolve_model_card(name: str, data_card: DataCard) -> ModelCard:
     """A model card file, or the model card called ``name`` (or the first of backend ``name``) for the task; ``auto``
-    or ``a,b,c``: the choice among several cards of one backend (:mod:`automl_gpt.model_choice`)."""
-    from automl_gpt.model_choice import choose, is_choice_spec
+    or ``a,b,c``: the choice among several cards of one backend (:mod:`automl_gpt.cards.model_choice`)."""
+    from automl_gpt.cards.model_choice import choose, is_choice_spec
 
     path = Path(name)
     if path.suffix.lower() in MODEL_CARD_SUFFIXES or path.is_dir():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from automl_gpt.cli.runs_cmd import RUNS_OPTION, find_run
-from automl_gpt.ensemble import DEFAULT_ROUNDS
+from automl_gpt.runs.ensemble import DEFAULT_ROUNDS
 
 
 @click.command()
@@ -18,11 +18,11 @@ def ensemble(run_name: str, rounds: int, out: Path) -> None:
     """Greedy ensemble selection over RUN's trials' validation predictions (the test split is scored once,
     after selection); saved in RUN/ensemble, shown in the report, served by 'predict RUN' when it beats the best
     single trial on validation."""
-    from automl_gpt.ensemble import ensemble_run
     from automl_gpt.errors import UsageError
-    from automl_gpt.loop import prepare
-    from automl_gpt.report import write_report
-    from automl_gpt.run_store import RunSettings, RunStore, check_study
+    from automl_gpt.runs.ensemble import ensemble_run
+    from automl_gpt.runs.loop import prepare
+    from automl_gpt.runs.report import write_report
+    from automl_gpt.runs.store import RunSettings, RunStore, check_study
 
     if rounds < 1:
         raise UsageError(f"--rounds {rounds}: give at least 1")

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import click
-from automl_gpt.experience import ExperienceStore
+from automl_gpt.runs.experience import ExperienceStore
 
 STORE_OPTION = click.option(
     "--store",
@@ -72,8 +72,8 @@ def show(name: str, top: int, as_json: bool, store: Path | None) -> None:
 @STORE_OPTION
 def similar(card: Path, backend: str | None, model: str | None, k: int, store: Path | None) -> None:
     """The stored datasets most similar to a data card, with the configurations they would lend."""
-    from automl_gpt.loop import prepare
-    from automl_gpt.model_choice import experience_by_member
+    from automl_gpt.cards.model_choice import experience_by_member
+    from automl_gpt.runs.loop import prepare
 
     experiment = prepare(card, backend=backend, model=model)
     experience = ExperienceStore(store)

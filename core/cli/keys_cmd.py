@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 import click
-from automl_gpt import keys as key_store
 from automl_gpt import paths
+from automl_gpt.llm import keys as key_store
 
 
 @click.group()

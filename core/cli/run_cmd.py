@@ -11,7 +11,7 @@ from typing import Any
 import click
 from automl_gpt.cli.story import closing_lines
 from automl_gpt.errors import UsageError
-from automl_gpt.run_options import check_count, check_seed
+from automl_gpt.runs.options import check_count, check_seed
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
 
@@ -89,7 +89,7 @@ def run(ctx: click.Context, card: Path | None, budget: int, time_budget: str | N
 
     Exit code 0 when a trial completed, 3 when none did or the run stopped on failures (see the README).
     """
-    from automl_gpt import loop
+    from automl_gpt.runs import loop
 
     _logging()
     if resume_folder is not None:
@@ -148,7 +148,7 @@ def _exit_code(result: Any) -> int:
               help="Where this worker keeps its trials' artifacts.")
 def worker(storage: str, study_name: str, out: Path) -> None:
     """Join a shared study as one more worker (same card, planner and budget as its first worker)."""
-    from automl_gpt.loop import work
+    from automl_gpt.runs.loop import work
 
     _logging()
     result = work(storage, study_name, out=out)
@@ -175,9 +175,9 @@ def plan(card: Path, dry_run: bool, n_plans: int, planner: str, llm_spec: str, b
 
     With ``--planner`` other than ``llm``: that planner's first candidates and their predicted logs.
     """
-    from automl_gpt.llm_planner import LLMPlanner
-    from automl_gpt.loop import EXPERIENCE_PLANNERS, attach_predictions, load_experience, prepare
+    from automl_gpt.planners.llm_planner import LLMPlanner
     from automl_gpt.plugins import get_plugin_manager
+    from automl_gpt.runs.loop import EXPERIENCE_PLANNERS, attach_predictions, load_experience, prepare
 
     _logging()
     check_count("--n", n_plans, 3)

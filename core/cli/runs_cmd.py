@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 from automl_gpt.errors import DamagedFileError, UsageError
-from automl_gpt.run_store import SETTINGS_FILE, RunSettings
+from automl_gpt.runs.store import SETTINGS_FILE, RunSettings
 
 RUNS_OPTION = click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
                            help="Folder holding the runs.")
@@ -72,9 +72,9 @@ def show_run(run_name: str, out: Path) -> None:
 @RUNS_OPTION
 def report(run_name: str, out: Path) -> None:
     """(Re)write report.html and summary.json of a run from its study."""
-    from automl_gpt.loop import prepare
-    from automl_gpt.report import write_report
-    from automl_gpt.run_store import RunStore, check_study
+    from automl_gpt.runs.loop import prepare
+    from automl_gpt.runs.report import write_report
+    from automl_gpt.runs.store import RunStore, check_study
 
     folder = find_run(run_name, out)
     settings = RunSettings.load(folder)

@@ -20,30 +20,13 @@ the values it compared, as in your own tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import ModuleType
-
 import pytest
 
 # before the suites are imported, so pytest rewrites their asserts (a failed check shows the values it compared)
 pytest.register_assert_rewrite("automl_gpt.testing.conformance", "automl_gpt.testing.planners")
 
-from automl_gpt.plugins import PluginManager, set_plugin_manager
 from automl_gpt.testing.conformance import BackendConformance, ProviderConformance, train
+from automl_gpt.testing.loading import plugins_loaded
 from automl_gpt.testing.planners import PlannerConformance
 
 __all__ = ["BackendConformance", "PlannerConformance", "ProviderConformance", "plugins_loaded", "train"]
-
-
-@contextmanager
-def plugins_loaded(*plugins: ModuleType | object, entry_points: bool = False) -> Iterator[PluginManager]:
-    """Make a fresh process-wide plugin manager with the built-ins plus ``plugins``, registered in-process."""
-    manager = PluginManager(load_entry_points=entry_points)
-    for plugin in plugins:
-        manager.register_module(plugin)
-    set_plugin_manager(manager)
-    try:
-        yield manager
-    finally:
-        set_plugin_manager(None)

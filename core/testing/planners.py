@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from automl_gpt.cards import DataCard, ModelCard, card_from_mapping
-from automl_gpt.planning import Candidate, Planner, PlanningContext
+from automl_gpt.planners.base import Candidate, Planner, PlanningContext
 from automl_gpt.plugins import PluginManager
+from automl_gpt.testing.loading import plugins_loaded
 from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialResult, TrialState
 
 TOY_DATA = {"name": "toy", "task": "binary", "train": "train.csv", "target": "y", "label_space": [0, 1]}
@@ -52,8 +53,6 @@ class PlannerConformance:
     @pytest.fixture
     def manager(self, plugin: Any) -> Iterator[PluginManager]:
         """A process-wide plugin manager with the built-ins and ``plugin``."""
-        from automl_gpt.testing import plugins_loaded
-
         with plugins_loaded(plugin) as manager:
             yield manager
 

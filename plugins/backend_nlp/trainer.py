@@ -41,9 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from automl_gpt.cards import ModelCard
+from automl_gpt.cards.search_space import CategoricalParam, SearchSpace
 from automl_gpt.errors import AutomlGptError, TrainingError
 from automl_gpt.progress import StepProgress, warnings_to_file
-from automl_gpt.search_space import CategoricalParam, SearchSpace
 from automl_gpt.training import LogRecord, Split, TrainingLog, TrainingRequest, TrialResult, TrialState
 from automl_gpt_backend_nlp import features, squad
 from automl_gpt_backend_nlp.backbone import backbone_name, load_backbone, quiet_transformers

@@ -17,8 +17,8 @@ from automl_gpt.training import Backend, Objective, TrainingRequest, TrialResult
 
 if TYPE_CHECKING:  # pydantic and yaml load only when cards are needed, keeping `plugins list` fast
     from automl_gpt.cards import DataCard, ModelCard
-    from automl_gpt.ensemble import Ensemble, EnsembleRequest
     from automl_gpt.prediction import TablePredictor
+    from automl_gpt.runs.ensemble import Ensemble, EnsembleRequest
 
 MODEL_CARDS = Path(__file__).parent / "model_cards"
 PERFORMANCE_MATRIX = Path(__file__).parent / "knowledge" / "xgboost_matrix.json.gz"

@@ -33,8 +33,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from automl_gpt.card_draft import small_data_warning
 from automl_gpt.cards import DataCard
+from automl_gpt.cards.draft import small_data_warning
 from automl_gpt.errors import CardError, DataError
 
 logger = logging.getLogger("automl_gpt_backend_tabular.data")

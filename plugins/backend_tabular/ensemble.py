@@ -6,7 +6,7 @@ Imported only when an ensemble is built or loaded. Rules:
 1. Candidates: the completed trials that kept ``valid_predictions.npz`` with out-of-sample predictions on every
    validation row of the best single trial: trials scored on the same rows, and k-fold trials (out-of-fold on all
    training rows) restricted to a holdout best trial's rows. Selection and scores use those rows only.
-2. Selection: :func:`automl_gpt.ensemble.greedy_selection` minimising the objective (log-loss of the averaged
+2. Selection: :func:`automl_gpt.runs.ensemble.greedy_selection` minimising the objective (log-loss of the averaged
    probabilities, RMSE of the averaged values), best trial first, so ties go to better trials. Validation
    predictions only: the test split plays no part.
 3. Members are reused as each trial saved them: refit on all training rows when the card has a test file or the
@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from automl_gpt.ensemble import Ensemble, EnsembleRequest, greedy_selection
 from automl_gpt.errors import DamagedFileError, UsageError
-from automl_gpt.planning import PastTrial
+from automl_gpt.planners.base import PastTrial
+from automl_gpt.runs.ensemble import Ensemble, EnsembleRequest, greedy_selection
 from automl_gpt_backend_tabular import data
 from automl_gpt_backend_tabular.saved_model import SavedModel
 from automl_gpt_backend_tabular.trainer import score

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from automl_gpt.cards.search_space import CategoricalParam, SearchSpace
 from automl_gpt.errors import AutomlGptError
-from automl_gpt.search_space import CategoricalParam, SearchSpace
 from automl_gpt.training import LogRecord, TrainingLog, TrainingRequest, TrialResult, TrialState
 from automl_gpt_backend_tabular import data, rows
 from automl_gpt_backend_tabular.features import Preprocessor

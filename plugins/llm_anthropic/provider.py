@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from automl_gpt import keys
 from automl_gpt.errors import LLMServerError, LLMTimeoutError
-from automl_gpt.llm import GenerationSettings, LLMModel, LLMProvider, LLMResponse, Usage
-from automl_gpt.llm_client import http_error, parse_retry_after
+from automl_gpt.llm import GenerationSettings, LLMModel, LLMProvider, LLMResponse, Usage, keys
+from automl_gpt.llm.client import http_error, parse_retry_after
 from automl_gpt.requirements import Requirements
 
 DEFAULT_SETTINGS = GenerationSettings()

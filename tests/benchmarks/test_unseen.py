@@ -13,7 +13,7 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import harness  # noqa: E402
 import unseen  # noqa: E402
-from automl_gpt.knowledge import PerformanceMatrix  # noqa: E402
+from automl_gpt.planners.knowledge import PerformanceMatrix  # noqa: E402
 from suite import SUITE, families  # noqa: E402
 
 needs_suite = pytest.mark.skipif(not (SUITE / "INDEX.md").exists(), reason="no shared suite")

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from automl_gpt.cards import load_data_card
-from automl_gpt.loop import run
+from automl_gpt.runs.loop import run
 from automl_gpt_backend_tabular import data
 from automl_gpt_backend_tabular.trainer import score
 

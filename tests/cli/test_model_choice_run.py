@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from automl_gpt import loop
-from automl_gpt.model_choice import MODEL_PARAM
+from automl_gpt.cards.model_choice import MODEL_PARAM
+from automl_gpt.runs import loop
 
 from .cli_support import cli, one_line_error
 

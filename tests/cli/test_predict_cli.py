@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from automl_gpt.loop import run
+from automl_gpt.runs.loop import run
 
 from .cli_support import cli, one_line_error
 

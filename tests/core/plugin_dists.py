@@ -68,7 +68,8 @@ def register_backend(register):
 PLANNER_PLUGIN = '''
 """A third-party planner that announces its name and builds it."""
 from automl_gpt import hookimpl
-from automl_gpt.planning import Candidate, Planner, PlannerInfo
+from automl_gpt.planners.base import Candidate, Planner
+from automl_gpt.planners import PlannerInfo
 
 
 class GreedyDefaults(Planner):
@@ -94,7 +95,7 @@ def plan_trials(name, context):
 PLANNER_TYPO = '''
 """A planner plugin with a misspelt factory hook: plan_trial."""
 from automl_gpt import hookimpl
-from automl_gpt.planning import PlannerInfo
+from automl_gpt.planners import PlannerInfo
 
 
 @hookimpl

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from automl_gpt.card_draft import draft_data_card, looks_like_coco, relocate, sniff_csv
 from automl_gpt.cards import load_data_card
+from automl_gpt.cards.draft import draft_data_card, looks_like_coco, relocate, sniff_csv
 from automl_gpt.errors import DataError, UsageError
 
 

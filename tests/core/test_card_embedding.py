@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from automl_gpt.card_embedding import CardEmbedder, CardProfile, card_text, combined_similarity, meta_features
 from automl_gpt.cards import ColumnInfo, DataCard
+from automl_gpt.cards.similarity import CardEmbedder, CardProfile, card_text, combined_similarity, meta_features
 from automl_gpt.errors import UsageError
 
 HEART = DataCard(

@@ -17,8 +17,8 @@ from automl_gpt.cards import (
     load_model_card,
     read_card_file,
 )
+from automl_gpt.cards.search_space import FloatParam, IntParam
 from automl_gpt.errors import CardError
-from automl_gpt.search_space import FloatParam, IntParam
 
 DATA = {
     "name": "toy",

@@ -11,7 +11,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from automl_gpt.loop import run
+from automl_gpt.runs.loop import run
 from automl_gpt.testing import plugins_loaded
 
 from . import loop_support

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 from automl_gpt import hookimpl
-from automl_gpt.ensemble import Ensemble, EnsembleRequest, describe, greedy_selection
 from automl_gpt.errors import UsageError
-from automl_gpt.loop import run
+from automl_gpt.runs.ensemble import Ensemble, EnsembleRequest, describe, greedy_selection
+from automl_gpt.runs.loop import run
 from automl_gpt.testing import plugins_loaded
 from automl_gpt.training import Objective
 

@@ -11,7 +11,7 @@ import pytest
 from automl_gpt import hookimpl
 from automl_gpt.cards import DataCard, ModelCard, card_from_mapping
 from automl_gpt.errors import UsageError
-from automl_gpt.experience import ExperienceStore, read_export
+from automl_gpt.runs.experience import ExperienceStore, read_export
 from automl_gpt.testing import plugins_loaded
 from automl_gpt.training import Backend, Objective, TrainingLog
 
@@ -210,7 +210,7 @@ def test_user_runs_count_only_for_the_same_model_card_and_task_family_and_weigh_
 @pytest.mark.slow
 def test_shipped_xgboost_performance_matrix_answers_an_empty_store(tmp_path: Path) -> None:
     pytest.importorskip("xgboost")
-    from automl_gpt.knowledge import PerformanceMatrix
+    from automl_gpt.planners.knowledge import PerformanceMatrix
     from automl_gpt.plugins import get_plugin_manager
 
     backend = get_plugin_manager().backends()["xgboost"]

@@ -16,7 +16,8 @@ from automl_gpt import hookimpl
 from automl_gpt.cards import DataCard, ModelCard, card_from_mapping, load_data_card
 from automl_gpt.errors import CardError, DataError, PluginError, UnknownNameError
 from automl_gpt.llm import LLMProvider
-from automl_gpt.planning import Candidate, PastTrial, Planner, PlannerInfo, PlanningContext, Prediction
+from automl_gpt.planners import PlannerInfo
+from automl_gpt.planners.base import Candidate, PastTrial, Planner, PlanningContext, Prediction
 from automl_gpt.requirements import Requirements
 from automl_gpt.testing import plugins_loaded
 from automl_gpt.training import Backend, LogRecord, Objective, TrainingLog, TrainingRequest, TrialResult, TrialState
@@ -294,7 +295,7 @@ def test_hook_predict_training_log(tmp_path: Path) -> None:
 def test_a_third_party_backend_never_becomes_the_default_over_a_first_party_one(tmp_path) -> None:
     pytest.importorskip("xgboost")
     from automl_gpt.cards import DataCard
-    from automl_gpt.loop import _backend_for
+    from automl_gpt.runs.loop import _backend_for
     from automl_gpt.training import Backend
 
     class TableBackend(Backend):

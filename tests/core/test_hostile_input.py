@@ -14,13 +14,13 @@ import pytest
 from automl_gpt import hookimpl
 from automl_gpt.errors import DamagedFileError, LLMAuthError, RunInterrupted, StorageError, UsageError
 from automl_gpt.llm import Usage
-from automl_gpt.llm_cache import CachedAnswer, LLMCache
-from automl_gpt.llm_client import StructuredResponse
-from automl_gpt.llm_planner import LLMPlanner
-from automl_gpt.loop import resume, run
-from automl_gpt.report import write_report
-from automl_gpt.run_options import SEED_MAX
-from automl_gpt.run_store import RunSettings, check_study, new_run_id, slug
+from automl_gpt.llm.cache import CachedAnswer, LLMCache
+from automl_gpt.llm.client import StructuredResponse
+from automl_gpt.planners.llm_planner import LLMPlanner
+from automl_gpt.runs.loop import resume, run
+from automl_gpt.runs.options import SEED_MAX
+from automl_gpt.runs.report import write_report
+from automl_gpt.runs.store import RunSettings, check_study, new_run_id, slug
 from automl_gpt.testing import plugins_loaded
 
 from . import loop_support
@@ -136,8 +136,8 @@ def test_a_damaged_study_never_overwrites_the_finished_summary(finished, damage:
 
 
 def test_a_report_from_a_study_with_fewer_trials_is_refused(finished, tmp_path: Path) -> None:
-    from automl_gpt.loop import prepare
-    from automl_gpt.run_store import RunStore
+    from automl_gpt.runs.loop import prepare
+    from automl_gpt.runs.store import RunStore
 
     settings = RunSettings.load(finished.folder)
     summary = json.loads((finished.folder / "summary.json").read_text())
@@ -182,7 +182,7 @@ def test_ctrl_c_says_that_trials_are_kept_and_how_to_resume(card, tmp_path: Path
 def test_a_damaged_llm_cache_is_moved_aside_and_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "llm_cache.sqlite"
     path.write_bytes(b"garbage that is not SQLite" * 50)
-    with caplog.at_level(logging.WARNING, logger="automl_gpt.llm_cache"):
+    with caplog.at_level(logging.WARNING, logger="automl_gpt.llm.cache"):
         cache = LLMCache(path)
     cache.put("k", "p", CachedAnswer("text", {"a": 1}, Usage(1, 1, None, 0.0), "m"))
     assert cache.get("k") is not None
@@ -216,7 +216,7 @@ class ClippingLLM(loop_support.ScriptedLLM):
 
 
 def test_values_the_client_clipped_count_as_repaired_plans(card) -> None:
-    from automl_gpt.loop import prepare
+    from automl_gpt.runs.loop import prepare
 
     context = prepare(card).context
     llm = ClippingLLM([{"plans": [loop_support.plan(1.0, lr=1.0), loop_support.plan(2.0)]}])

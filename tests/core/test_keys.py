@@ -6,9 +6,10 @@ import json
 import stat
 
 import pytest
-from automl_gpt import keys, paths
+from automl_gpt import paths
 from automl_gpt.cli.keys_cmd import keys as keys_cli
 from automl_gpt.errors import UsageError
+from automl_gpt.llm import keys
 from click.testing import CliRunner
 
 SECRET = "sk-test-0123456789abcdef"

@@ -6,9 +6,9 @@ import gzip
 
 import numpy as np
 import pytest
-from automl_gpt.card_embedding import CardProfile
+from automl_gpt.cards.similarity import CardProfile
 from automl_gpt.errors import UsageError
-from automl_gpt.knowledge import (
+from automl_gpt.planners.knowledge import (
     MatrixDataset,
     PerformanceMatrix,
     greedy_portfolio,
@@ -89,10 +89,10 @@ def test_trivial_values_are_the_prior_log_loss_and_the_target_spread() -> None:
 @pytest.mark.slow
 def test_the_shipped_matrix_serves_only_the_model_card_it_was_mined_with(tmp_path) -> None:
     pytest.importorskip("xgboost")
-    from automl_gpt.card_embedding import CardEmbedder
     from automl_gpt.cards import DataCard
-    from automl_gpt.experience import ExperienceStore
+    from automl_gpt.cards.similarity import CardEmbedder
     from automl_gpt.plugins import get_plugin_manager
+    from automl_gpt.runs.experience import ExperienceStore
 
     backend = get_plugin_manager().backends()["xgboost"]
     cards = {c.name: c for c in backend.model_cards() if "binary" in c.tasks}
@@ -108,8 +108,8 @@ def test_the_shipped_matrix_serves_only_the_model_card_it_was_mined_with(tmp_pat
 @pytest.mark.slow
 def test_without_the_text_encoder_a_run_still_gets_the_knowledge_by_meta_features(tmp_path, monkeypatch) -> None:
     pytest.importorskip("xgboost")
-    from automl_gpt import card_embedding
-    from automl_gpt.loop import load_experience, prepare
+    from automl_gpt.cards import similarity as card_embedding
+    from automl_gpt.runs.loop import load_experience, prepare
 
     def no_encoder(self):  # what a [local,tabular] install has: no sentence-transformers
         raise AssertionError("the text encoder was loaded")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from automl_gpt import paths
 from automl_gpt.llm import GenerationSettings, Usage
-from automl_gpt.llm_cache import CachedAnswer, LLMCache, cache_key
+from automl_gpt.llm.cache import CachedAnswer, LLMCache, cache_key
 
 SCHEMA = {"type": "object", "properties": {"x": {"type": "number"}}}
 

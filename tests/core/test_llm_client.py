@@ -11,7 +11,6 @@ import threading
 from typing import Any
 
 import pytest
-from automl_gpt import keys
 from automl_gpt.errors import (
     LLMAuthError,
     LLMError,
@@ -22,9 +21,9 @@ from automl_gpt.errors import (
     UnknownNameError,
     UsageError,
 )
-from automl_gpt.llm import GenerationSettings, LLMModel, LLMResponse, Usage
-from automl_gpt.llm_cache import LLMCache
-from automl_gpt.llm_client import (
+from automl_gpt.llm import GenerationSettings, LLMModel, LLMResponse, Usage, keys
+from automl_gpt.llm.cache import LLMCache
+from automl_gpt.llm.client import (
     LLMCancelledError,
     LLMClient,
     clip_to_schema,

@@ -7,12 +7,13 @@ import types
 from pathlib import Path
 
 import pytest
-from automl_gpt import hookimpl, llm_planner
+from automl_gpt import hookimpl
 from automl_gpt.errors import LLMServerError, UsageError
-from automl_gpt.llm_planner import LLMPlanner
-from automl_gpt.loop import resume, run
-from automl_gpt.planning import Candidate, Experience, PlanningContext
-from automl_gpt.run_store import RunSettings, RunStore
+from automl_gpt.planners import llm_planner
+from automl_gpt.planners.base import Candidate, Experience, PlanningContext
+from automl_gpt.planners.llm_planner import LLMPlanner
+from automl_gpt.runs.loop import resume, run
+from automl_gpt.runs.store import RunSettings, RunStore
 from automl_gpt.testing import plugins_loaded
 
 from . import loop_support

@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 from automl_gpt.cards import DataCard, ModelCard, card_from_mapping
-from automl_gpt.errors import UsageError
-from automl_gpt.llm_planner import LLMPlanner, plan_schema
-from automl_gpt.model_choice import (
+from automl_gpt.cards.model_choice import (
     ModelChoice,
     choose,
     compare_models,
@@ -21,9 +19,11 @@ from automl_gpt.model_choice import (
     same_model_pruner,
     trials_by_member,
 )
-from automl_gpt.planning import Candidate, Experience, PastTrial, PlanningContext
+from automl_gpt.errors import UsageError
+from automl_gpt.planners.base import Candidate, Experience, PastTrial, PlanningContext
+from automl_gpt.planners.llm_planner import LLMPlanner, plan_schema
+from automl_gpt.planners.transfer import adapt_config
 from automl_gpt.training import Objective, TrainingLog, TrialResult, TrialState
-from automl_gpt.transfer import adapt_config
 
 from .loop_support import ScriptedLLM
 
@@ -170,7 +170,7 @@ def test_transfer_adapts_a_configuration_found_with_another_card(choice: ModelCh
 
 def test_experience_and_portfolio_come_from_every_member_embedded_in_the_union(
         choice: ModelChoice, monkeypatch: pytest.MonkeyPatch) -> None:
-    from automl_gpt import model_choice
+    from automl_gpt.cards import model_choice
 
     monkeypatch.setattr(model_choice, "knowledge_card", lambda _: "trees")  # the backend's knowledge: trees only
 

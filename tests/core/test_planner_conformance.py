@@ -28,7 +28,8 @@ import random
 
 import pytest
 from automl_gpt import hookimpl
-from automl_gpt.planning import Candidate, Planner, PlannerInfo
+from automl_gpt.planners.base import Candidate, Planner
+from automl_gpt.planners import PlannerInfo
 from automl_gpt.testing import PlannerConformance
 
 

@@ -24,10 +24,10 @@ from pydantic import BaseModel
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
-# the modules whose classes may cross a hook
-TYPE_MODULES = ("automl_gpt.training", "automl_gpt.prediction", "automl_gpt.ensemble", "automl_gpt.planning",
-                "automl_gpt.llm", "automl_gpt.cards", "automl_gpt.search_space", "automl_gpt.requirements",
-                "automl_gpt.errors")
+# the modules that define the classes that may cross a hook
+TYPE_MODULES = ("automl_gpt.training", "automl_gpt.prediction", "automl_gpt.runs.ensemble", "automl_gpt.planners.base",
+                "automl_gpt.plugins", "automl_gpt.llm.provider", "automl_gpt.cards.card",
+                "automl_gpt.cards.search_space", "automl_gpt.requirements", "automl_gpt.errors")
 HEADING = re.compile(r"^#### `(automl_gpt(?:\.\w+)+)`\n(.*?)(?=^#{2,4} |\Z)", re.MULTILINE | re.DOTALL)
 ROW = re.compile(r"^\| (`[^|]*?`(?: / `[^|]*?`)?) \|", re.MULTILINE)
 

@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from automl_gpt.card_embedding import CardProfile
 from automl_gpt.cards import DataCard, ModelCard, card_from_mapping
-from automl_gpt.knowledge import MatrixDataset, PerformanceMatrix
-from automl_gpt.llm_planner import LLMPlanner
-from automl_gpt.planning import Candidate, PastTrial, PlanningContext, Prediction
-from automl_gpt.plausibility import implausible, plausible_range
-from automl_gpt.predictor import MatrixPredictor, expected_improvement
-from automl_gpt.report import prediction_quality, render_html
+from automl_gpt.cards.similarity import CardProfile
+from automl_gpt.planners.base import Candidate, PastTrial, PlanningContext, Prediction
+from automl_gpt.planners.knowledge import MatrixDataset, PerformanceMatrix
+from automl_gpt.planners.llm_planner import LLMPlanner
+from automl_gpt.planners.plausibility import implausible, plausible_range
+from automl_gpt.planners.predictor import MatrixPredictor, expected_improvement
+from automl_gpt.runs.report import prediction_quality, render_html
 from automl_gpt.training import Objective, TrialResult, TrialState
 
 from tests.core.loop_support import ScriptedLLM
@@ -91,7 +91,7 @@ def test_rank_correlation_is_too_few_under_five_trials_and_has_an_interval_from_
 def test_the_report_says_too_few_instead_of_a_correlation() -> None:
     history = [trial(i, 0.3 + i / 100, 0.31 + i / 100) for i in range(3)]
     summary = {"run_id": "r", "predictions": prediction_quality(history, LOGLOSS)}
-    from automl_gpt.report import _prediction_table
+    from automl_gpt.runs.report import _prediction_table
 
     html = _prediction_table(summary)
     assert "too few trials" in html and "1.0" not in html
@@ -145,7 +145,7 @@ def test_expected_improvement_prefers_a_better_mean_and_rewards_uncertainty() ->
 
 
 def test_the_trivial_value_of_a_card_without_class_balance_is_read_from_its_training_file(tmp_path: Path) -> None:
-    from automl_gpt.predictor import card_trivial_value
+    from automl_gpt.planners.predictor import card_trivial_value
 
     (tmp_path / "t.csv").write_text("x,y\n" + "".join(f"{i},{v}\n" for i, v in enumerate([1, 2, 3, 4, 1, 2])))
     regression = DataCard(name="r", task="regression", train=str(tmp_path / "t.csv"), target="y")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from automl_gpt import hookimpl
-from automl_gpt.loop import run
 from automl_gpt.progress import StepProgress, clock_text, warnings_to_file
+from automl_gpt.runs.loop import run
 from automl_gpt.testing import plugins_loaded
 from automl_gpt.training import TrainingRequest, TrialResult
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from automl_gpt.cards import load_data_card
 from automl_gpt.cli.cards_cmd import resolve_model_card
-from automl_gpt.planning import Experience, PastTrial, PlanningContext, Prediction
+from automl_gpt.planners.base import Experience, PastTrial, PlanningContext, Prediction
 from automl_gpt.plugins import PluginManager, set_plugin_manager
 from automl_gpt.training import LogRecord, TrainingLog, TrialResult, TrialState
 

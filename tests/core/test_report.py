@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from automl_gpt.loop import run
+from automl_gpt.runs.loop import run
 from automl_gpt.testing import plugins_loaded
 
 from . import loop_support

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import optuna
 import pytest
-from automl_gpt import run_store
-from automl_gpt.planning import Candidate, Prediction
-from automl_gpt.run_store import INTERRUPTED, RunSettings, RunStore, to_past_trial, trial_source
+from automl_gpt.planners.base import Candidate, Prediction
+from automl_gpt.runs import store as run_store
+from automl_gpt.runs.store import INTERRUPTED, RunSettings, RunStore, to_past_trial, trial_source
 from automl_gpt.training import LogRecord, TrainingLog, TrialResult, TrialState
 
 from . import loop_support

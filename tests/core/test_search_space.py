@@ -7,8 +7,8 @@ import random
 from typing import Any
 
 import pytest
+from automl_gpt.cards.search_space import CategoricalParam, FloatParam, IntParam, Param, SearchSpace
 from automl_gpt.errors import SearchSpaceError
-from automl_gpt.search_space import CategoricalParam, FloatParam, IntParam, Param, SearchSpace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from automl_gpt.llm_planner import LLM_SOURCE, TPE_SOURCE, TRANSFER_SOURCE, SourceBandit
+from automl_gpt.planners.llm_planner import LLM_SOURCE, TPE_SOURCE, TRANSFER_SOURCE, SourceBandit
 from automl_gpt.training import Objective, TrialResult, TrialState
 
 OBJECTIVE = Objective(metric="loss", direction="minimize")

@@ -8,15 +8,15 @@ import pytest
 from automl_gpt.cards import DataCard, ModelCard, card_from_mapping
 from automl_gpt.errors import UsageError
 from automl_gpt.planners import config_key
-from automl_gpt.planning import Experience, PastTrial, PlanningContext
-from automl_gpt.training import Objective, TrialResult, TrialState
-from automl_gpt.transfer import (
+from automl_gpt.planners.base import Experience, PastTrial, PlanningContext
+from automl_gpt.planners.transfer import (
     MAX_TRANSFERRED,
     TransferPlanner,
     adapt_config,
     transfer_candidates,
     untried_transfers,
 )
+from automl_gpt.training import Objective, TrialResult, TrialState
 
 SPACE = {
     "encoding": {

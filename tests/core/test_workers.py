@@ -13,7 +13,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from automl_gpt.run_store import open_storage
+from automl_gpt.runs.store import open_storage
 
 REPO = Path(__file__).resolve().parents[2]
 POSTGRES_SCRIPT = REPO / "tests" / "support" / "postgres.sh"

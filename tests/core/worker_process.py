@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from automl_gpt.loop import run, work
+from automl_gpt.runs.loop import run, work
 from automl_gpt.testing import plugins_loaded
 
 from . import loop_support

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import optuna
 import pytest
-from automl_gpt.loop import run
-from automl_gpt.run_store import RunSettings, open_storage
+from automl_gpt.runs.loop import run
+from automl_gpt.runs.store import RunSettings, open_storage
 
 REPO = Path(__file__).resolve().parents[2]
 ADULT = REPO / "examples" / "adult" / "card.yaml"

@@ -9,8 +9,8 @@ from pathlib import Path
 import automl_gpt_backend_nlp as plugin
 import pytest
 from automl_gpt.cards import DataCard, ModelCard, card_from_mapping, load_model_card
+from automl_gpt.cards.search_space import CategoricalParam, FloatParam, IntParam
 from automl_gpt.errors import CardError
-from automl_gpt.search_space import CategoricalParam, FloatParam, IntParam
 from automl_gpt.testing import plugins_loaded
 from automl_gpt.training import Objective
 from automl_gpt_backend_nlp.backbone import DEFAULT_BACKBONE, resolve_backbone

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from automl_gpt.card_draft import draft_data_card, draft_notes
 from automl_gpt.cards import DataCard, load_data_card
+from automl_gpt.cards.draft import draft_data_card, draft_notes
 from automl_gpt_backend_tabular import data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -169,7 +169,7 @@ def test_every_shared_table_drafts_a_card_the_backend_accepts(shared_data: Path,
 @pytest.mark.slow
 @pytest.mark.parametrize("name", TRAINED)
 def test_a_drafted_card_trains_one_trial(shared_data: Path, tmp_path: Path, name: str) -> None:
-    from automl_gpt.loop import run
+    from automl_gpt.runs.loop import run
 
     card = accepted(draft_data_card(shared_data / "tabular" / f"{name}.csv.gz", target="target"), tmp_path)
     result = run(card, planner="default", budget=1, out=tmp_path / "runs", experience=False,

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from automl_gpt.cards import DataCard
-from automl_gpt.ensemble import EnsembleRequest
 from automl_gpt.errors import UsageError
-from automl_gpt.planning import PastTrial
+from automl_gpt.planners.base import PastTrial
+from automl_gpt.runs.ensemble import EnsembleRequest
 from automl_gpt.testing import train
 from automl_gpt.training import TrialState
 from automl_gpt_backend_tabular import data

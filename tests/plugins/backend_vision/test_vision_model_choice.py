@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from automl_gpt import loop
-from automl_gpt.model_choice import MODEL_PARAM
+from automl_gpt.cards.model_choice import MODEL_PARAM
+from automl_gpt.runs import loop
 
 pytestmark = pytest.mark.slow
 

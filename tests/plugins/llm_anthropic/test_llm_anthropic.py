@@ -13,10 +13,9 @@ from typing import Any
 import automl_gpt_llm_anthropic
 import jsonschema
 import pytest
-from automl_gpt import keys
 from automl_gpt.errors import LLMAuthError, LLMServerError, LLMTimeoutError
-from automl_gpt.llm import GenerationSettings, LLMModel, LLMProvider
-from automl_gpt.llm_client import LLMClient, get_llm
+from automl_gpt.llm import GenerationSettings, LLMModel, LLMProvider, keys
+from automl_gpt.llm.client import LLMClient, get_llm
 from automl_gpt.plugins import PluginManager
 from automl_gpt.testing import ProviderConformance, plugins_loaded
 from automl_gpt_llm_anthropic.provider import AnthropicProvider

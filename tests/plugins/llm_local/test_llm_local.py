@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from automl_gpt.errors import LLMError, LLMOutputError, LLMTimeoutError, UnknownNameError, UsageError
 from automl_gpt.llm import GenerationSettings, LLMProvider
-from automl_gpt.llm_client import LLMClient, get_llm
+from automl_gpt.llm.client import LLMClient, get_llm
 from automl_gpt.plugins import PluginManager
 from automl_gpt.testing import ProviderConformance, plugins_loaded
 from automl_gpt_llm_local.model import LocalModel, load

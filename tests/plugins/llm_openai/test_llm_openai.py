@@ -12,10 +12,10 @@ from typing import Any
 import automl_gpt_llm_openai
 import jsonschema
 import pytest
-from automl_gpt import keys, paths
+from automl_gpt import paths
 from automl_gpt.errors import LLMAuthError, LLMOutputError, LLMServerError, LLMTimeoutError
-from automl_gpt.llm import GenerationSettings, LLMModel, LLMProvider
-from automl_gpt.llm_client import LLMClient, get_llm
+from automl_gpt.llm import GenerationSettings, LLMModel, LLMProvider, keys
+from automl_gpt.llm.client import LLMClient, get_llm
 from automl_gpt.plugins import PluginManager
 from automl_gpt.testing import ProviderConformance, plugins_loaded
 from automl_gpt_llm_local.provider import smollm2_path

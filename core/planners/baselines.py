@@ -6,18 +6,12 @@ are stored, pruned and reported the same way.
 
 from __future__ import annotations
 
-import json
 import random
 import warnings
 from typing import Any
 
-from automl_gpt.planning import Candidate, Planner, PlanningContext
+from automl_gpt.planners.base import Candidate, Planner, PlanningContext, config_key
 from automl_gpt.training import TrialResult, TrialState
-
-
-def config_key(config: dict[str, Any]) -> str:
-    """A canonical string of a configuration, for de-duplication."""
-    return json.dumps(config, sort_keys=True, default=str)
 
 
 class DefaultPlanner(Planner):
@@ -81,7 +75,7 @@ class TPEPlanner(Planner):
         for past in context.history:
             self._add_finished(past.config, past.result)
         if seed_with_default and not context.history:
-            from automl_gpt.model_choice import default_configs
+            from automl_gpt.cards.model_choice import default_configs
 
             for config in default_configs(context.model_card, context.space):  # every card's, in a choice run
                 self._study.enqueue_trial(config)

@@ -38,14 +38,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from automl_gpt.cards.model_choice import is_choice_spec, same_model_pruner
+from automl_gpt.cards.search_space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from automl_gpt.errors import DamagedFileError, StorageError, UsageError
 from automl_gpt.files import write_text_atomic
-from automl_gpt.model_choice import is_choice_spec, same_model_pruner
-from automl_gpt.planning import Candidate, PastTrial, Prediction
-from automl_gpt.search_space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from automl_gpt.planners.base import Candidate, PastTrial, Prediction
 from automl_gpt.training import Direction, TrainingLog, TrialResult, TrialState
 
-logger = logging.getLogger("automl_gpt.run_store")
+logger = logging.getLogger("automl_gpt.runs.store")
 
 SETTINGS_FILE = "run.json"
 SETTINGS_ATTR = "settings"
@@ -585,3 +585,13 @@ def _prediction_to_dict(prediction: Prediction) -> dict[str, Any]:
 def _prediction_from_dict(data: dict[str, Any]) -> Prediction:
     return Prediction(data["predictor"], data.get("final"), TrainingLog.from_list(data.get("log") or []),
                       data.get("uncertainty"))
+
+
+def inside_run(path: Path, folder: Path, anchor: str = "trials") -> Path:
+    """A recorded path, re-rooted in the run ``folder`` (from its ``anchor`` folder on) when the run was started
+    from another directory or has moved."""
+    if path.exists() or anchor not in path.parts:
+        return path
+    parts = path.parts
+    index = len(parts) - 1 - parts[::-1].index(anchor)
+    return folder.joinpath(*parts[index:])

@@ -22,7 +22,7 @@ from automl_gpt import paths
 from automl_gpt.errors import StorageError
 from automl_gpt.llm import GenerationSettings, Usage
 
-logger = logging.getLogger("automl_gpt.llm_cache")
+logger = logging.getLogger("automl_gpt.llm.cache")
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
 

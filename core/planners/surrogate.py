@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from automl_gpt.planning import Candidate, PastTrial, PlanningContext, Prediction
-from automl_gpt.search_space import CategoricalParam, SearchSpace
+from automl_gpt.cards.search_space import CategoricalParam, SearchSpace
+from automl_gpt.planners.base import Candidate, PastTrial, PlanningContext, Prediction
 from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialState
 
 MIN_TRIALS = 3

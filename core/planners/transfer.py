@@ -3,7 +3,7 @@
 :func:`adapt_config` carries a configuration found on another dataset (possibly for another model card) into a
 search space: shared parameters are kept and repaired into the new ranges, the rest take defaults.
 :class:`TransferPlanner` hands out the best configurations of the most similar past datasets first (from
-``context.experience``, filled by :meth:`automl_gpt.experience.ExperienceStore.find_similar`), then continues with
+``context.experience``, filled by :meth:`automl_gpt.runs.experience.ExperienceStore.find_similar`), then continues with
 TPE, which learns from every result told so far.
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 from itertools import zip_longest
 from typing import Any
 
+from automl_gpt.cards.search_space import SearchSpace
 from automl_gpt.errors import SearchSpaceError, UsageError
 from automl_gpt.planners import TPEPlanner, config_key
-from automl_gpt.planning import Candidate, Experience, Planner, PlanningContext
-from automl_gpt.search_space import SearchSpace
+from automl_gpt.planners.base import Candidate, Experience, Planner, PlanningContext
 from automl_gpt.training import TrialResult
 
 # Transferred configurations tried before TPE takes over: the fused queue of many similar datasets is long, and

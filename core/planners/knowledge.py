@@ -10,7 +10,8 @@ its learning curve. From it, for a new data card:
   improvement over the defaults (greedy portfolio construction, as FLAML's zero-shot defaults and auto-sklearn
   2.0's portfolios): the first pick is the configuration with the best weighted mean score over similar datasets,
   so it is robust rather than the best of one neighbour, and it is the defaults themselves where they win;
-- :class:`MatrixPredictor` predicts a candidate's training log before any trial (see :mod:`automl_gpt.predictor`).
+- :class:`MatrixPredictor` predicts a candidate's training log before any trial (see
+:mod:`automl_gpt.planners.predictor`).
 
 Scores are normalised per dataset: 0 = the defaults, 1 = the best configuration of the pool, clipped to [-1, 1];
 a failed training scores -1.
@@ -28,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from automl_gpt.card_embedding import CardProfile, combined_similarity
+from automl_gpt.cards.search_space import SearchSpace
+from automl_gpt.cards.similarity import CardProfile, combined_similarity
 from automl_gpt.errors import UsageError
-from automl_gpt.planning import Candidate
-from automl_gpt.search_space import SearchSpace
-from automl_gpt.transfer import adapt_config
+from automl_gpt.planners.base import Candidate
+from automl_gpt.planners.transfer import adapt_config
 
 FORMAT = "automl-gpt-performance-matrix"
 FORMAT_VERSION = 1

@@ -17,14 +17,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from automl_gpt.runs.store import inside_run
 from automl_gpt.training import Objective, TrialState
 
 if TYPE_CHECKING:
     import numpy as np
     from automl_gpt.cards import DataCard
-    from automl_gpt.loop import Experiment
-    from automl_gpt.planning import PastTrial
-    from automl_gpt.run_store import RunStore
+    from automl_gpt.planners.base import PastTrial
+    from automl_gpt.runs.loop import Experiment
+    from automl_gpt.runs.store import RunStore
 
 ENSEMBLE_ATTR = "ensemble"  # the study's user attribute holding the run's ensemble (see Ensemble.to_dict)
 ENSEMBLE_FOLDER = "ensemble"  # inside the run folder
@@ -150,11 +151,9 @@ def ensemble_run(folder: Path, store: RunStore, experiment: Experiment, *, round
     Returns None (and records nothing) when no trial completed or the backend builds no ensembles. ``predict RUN``
     serves the ensemble when it beats the best single trial on validation (``served`` in the record).
     """
-    from automl_gpt.prediction import inside_run
-
     trials = store.trials()
     retried = store.retried(trials)
-    complete = [_rooted(t, folder, inside_run) for t in store.history(trials)
+    complete = [_rooted(t, folder) for t in store.history(trials)
                 if t.result.state == TrialState.COMPLETE and t.number not in retried]
     if not complete:
         return None
@@ -190,7 +189,7 @@ def describe(record: dict[str, Any], objective: Objective) -> str:
     return line + f"; no better on validation, so predict serves trial #{best}"
 
 
-def _rooted(trial: PastTrial, folder: Path, inside_run: Callable[[Path, Path], Path]) -> PastTrial:
+def _rooted(trial: PastTrial, folder: Path) -> PastTrial:
     """The trial with its artifact paths found inside the run folder (the run may have moved since)."""
     artifacts = {name: str(inside_run(Path(path), folder)) for name, path in trial.result.artifacts.items()}
     return replace(trial, result=replace(trial.result, artifacts=artifacts))

@@ -1,8 +1,8 @@
 """The experience store: past runs (card, embedding, meta-features, trials, metrics, logs) for warm starts.
 
 Every finished run can be added with :meth:`ExperienceStore.add_run`. :meth:`ExperienceStore.find_similar` ranks
-the stored datasets by similarity to a new data card (:mod:`automl_gpt.card_embedding`) and returns their best
-configurations adapted to the new search space, as :class:`~automl_gpt.planning.Experience` items for the
+the stored datasets by similarity to a new data card (:mod:`automl_gpt.cards.similarity`) and returns their best
+configurations adapted to the new search space, as :class:`~automl_gpt.planners.base.Experience` items for the
 ``transfer`` planner and the prompt. When the user's store is empty, the backend's shipped knowledge base
 (:meth:`automl_gpt.training.Backend.knowledge_base`) answers instead.
 
@@ -24,14 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from automl_gpt.card_embedding import CardEmbedder, CardProfile, card_text, combined_similarity
 from automl_gpt.cards import DataCard, ModelCard
+from automl_gpt.cards.similarity import CardEmbedder, CardProfile, card_text, combined_similarity
 from automl_gpt.errors import UsageError
-from automl_gpt.knowledge import PerformanceMatrix, portfolio_candidates, read_matrix, task_family
 from automl_gpt.planners import config_key
-from automl_gpt.planning import Candidate, Experience
+from automl_gpt.planners.base import Candidate, Experience
+from automl_gpt.planners.knowledge import PerformanceMatrix, portfolio_candidates, read_matrix, task_family
+from automl_gpt.planners.transfer import adapt_config
 from automl_gpt.training import Objective, TrainingLog
-from automl_gpt.transfer import adapt_config
 
 FORMAT = "automl-gpt-experience"
 FORMAT_VERSION = 1
@@ -352,7 +352,7 @@ class ExperienceStore:
 
     def portfolio(self, data_card: DataCard, model_card: ModelCard) -> builtins.list[Candidate]:
         """The first configurations to try on ``data_card``, learned from the backend's performance matrix
-        (:func:`automl_gpt.knowledge.portfolio_candidates`); empty when the backend ships no matrix."""
+        (:func:`automl_gpt.planners.knowledge.portfolio_candidates`); empty when the backend ships no matrix."""
         matrix = self._matrix(model_card)
         if matrix is None:
             return []

@@ -64,8 +64,8 @@ class _AutoML(BaseEstimator):
     # -- fitting ----------------------------------------------------------------------------------------------
 
     def _fit(self, X: Any, y: Any, task: str, labels: list[str] | None) -> None:
-        from automl_gpt.loop import run
         from automl_gpt.plugins import get_plugin_manager
+        from automl_gpt.runs.loop import run
 
         frame = self._features(X)
         root = Path(self.output_dir) if self.output_dir is not None else Path(tempfile.mkdtemp(prefix="automl-gpt-"))
@@ -170,8 +170,8 @@ class AutoMLRegressor(RegressorMixin, _AutoML):
 def write_table(frame: pd.DataFrame, y: np.ndarray, root: Path, *, name: str, task: str,
                 labels: list[str] | None) -> Path:
     """Write ``frame`` with target ``y`` as Parquet and a data card drafted from it; returns the card's path."""
-    from automl_gpt.card_draft import class_balance, column_info
     from automl_gpt.cards import DataCard, card_from_mapping
+    from automl_gpt.cards.draft import class_balance, column_info
 
     target = "target" if "target" not in frame.columns else f"target_{uuid.uuid4().hex[:6]}"
     table = frame.copy()

@@ -26,12 +26,12 @@ from typing import Any, Protocol
 from automl_gpt.errors import LLMAuthError, LLMError, SearchSpaceError
 from automl_gpt.llm import GenerationSettings, LLMResponse
 from automl_gpt.planners import TPEPlanner, config_key
-from automl_gpt.planning import Candidate, Planner, PlanningContext, Prediction, best_trial
-from automl_gpt.plausibility import implausible, plausible_range
-from automl_gpt.predictor import expected_improvement, predictor_for
-from automl_gpt.surrogate import CURVE_POINTS
+from automl_gpt.planners.base import Candidate, Planner, PlanningContext, Prediction, best_trial
+from automl_gpt.planners.plausibility import implausible, plausible_range
+from automl_gpt.planners.predictor import expected_improvement, predictor_for
+from automl_gpt.planners.surrogate import CURVE_POINTS
+from automl_gpt.planners.transfer import untried_transfers
 from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialResult, TrialState
-from automl_gpt.transfer import untried_transfers
 
 logger = logging.getLogger("automl_gpt.planner")
 
@@ -48,7 +48,7 @@ PLANNING_TIMEOUT_S = 300.0
 
 
 class JSONClient(Protocol):
-    """What the planner needs from an LLM client (``automl_gpt.llm_client.LLMClient`` satisfies it)."""
+    """What the planner needs from an LLM client (``automl_gpt.llm.client.LLMClient`` satisfies it)."""
 
     def generate_json(self, prompt: str, schema: dict[str, Any], *, system: str | None = None,
                       settings: GenerationSettings = ...) -> LLMResponse: ...
@@ -127,7 +127,7 @@ class LLMPlanner(Planner):
     @property
     def client(self) -> JSONClient:
         if self._client is None:
-            from automl_gpt.llm_client import get_llm
+            from automl_gpt.llm.client import get_llm
 
             self._client = get_llm(self.context.options.get("llm", "local"),
                                    cache=bool(self.context.options.get("llm_cache", True)))

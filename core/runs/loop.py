@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from automl_gpt.cards import DataCard, ModelCard, load_data_card
-from automl_gpt.errors import AutomlGptError, RunInterrupted, StorageError, UsageError
-from automl_gpt.model_choice import (
+from automl_gpt.cards.model_choice import (
     ModelChoice,
     choose,
     experience_by_member,
@@ -28,12 +27,13 @@ from automl_gpt.model_choice import (
     resolve,
     trials_by_member,
 )
+from automl_gpt.errors import AutomlGptError, RunInterrupted, StorageError, UsageError
 from automl_gpt.planners import config_key
-from automl_gpt.planning import Candidate, Experience, PastTrial, Planner, PlanningContext, best_trial
+from automl_gpt.planners.base import Candidate, Experience, PastTrial, Planner, PlanningContext, best_trial
 from automl_gpt.plugins import get_plugin_manager
 from automl_gpt.requirements import Requirements
-from automl_gpt.run_options import SEED_MAX, check_run_options
-from automl_gpt.run_store import RunSettings, RunStore, check_study, new_run_id
+from automl_gpt.runs.options import SEED_MAX, check_run_options
+from automl_gpt.runs.store import RunSettings, RunStore, check_study, new_run_id
 from automl_gpt.training import Backend, LogRecord, TrainingRequest, TrialResult, TrialState
 
 Echo = Callable[[str], None]
@@ -101,7 +101,7 @@ def run(card: str | Path | DataCard, *, backend: str | None = None, model: str |
     ``planner`` is ``llm`` (the paper's method), ``tpe``, ``random``, ``default``, ``transfer`` or a plugin's;
     ``llm`` selects the provider (``local``, ``openai:gpt-4o-mini``...). With ``experience`` the ``llm`` and
     ``transfer`` planners warm-start from similar past datasets, and the finished run joins the experience
-    store. With ``ensemble`` the backend combines the best trials afterwards (:mod:`automl_gpt.ensemble`).
+    store. With ``ensemble`` the backend combines the best trials afterwards (:mod:`automl_gpt.runs.ensemble`).
     Same seed and LLM cache give the same trials.
     """
     check_run_options(budget=budget, batch_size=batch_size, seed=seed, max_failures=max_failures,
@@ -162,7 +162,7 @@ def _until_interrupted(loop: Loop) -> RunResult:
 
 def work(storage: str, study_name: str, *, out: str | Path = "runs", echo: Echo | None = None) -> RunResult:
     """Join a shared study as one more worker: same card, planner and budget as the worker that started it."""
-    from automl_gpt.run_store import load_settings_from_study
+    from automl_gpt.runs.store import load_settings_from_study
 
     settings = load_settings_from_study(storage, study_name)
     settings.storage = storage
@@ -190,7 +190,7 @@ class Loop:
         self.manager = get_plugin_manager()
 
     def run(self) -> RunResult:
-        from automl_gpt.report import write_report
+        from automl_gpt.runs.report import write_report
 
         if self.settings.storage is None:  # a single-process run: nothing else can be running its trials
             interrupted = self.store.requeue_interrupted()
@@ -245,7 +245,7 @@ class Loop:
 
     def _ensemble(self) -> None:
         """Combine the run's trials when its backend builds ensembles; a failure is one line, never a lost run."""
-        from automl_gpt.ensemble import ensemble_run
+        from automl_gpt.runs.ensemble import ensemble_run
 
         try:
             ensemble_run(self.folder, self.store, self.experiment, echo=self.echo)
@@ -411,8 +411,8 @@ def load_experience(experiment: Experiment, echo: Echo) -> tuple[list[Experience
     Similarity uses the card text when the ``[transfer]`` extra is installed, the meta-features alone otherwise
     (said in one line). When the store cannot be read, the run goes on without experience and says why.
     """
-    from automl_gpt.card_embedding import CardEmbedder, text_encoder_installed
-    from automl_gpt.experience import ExperienceStore
+    from automl_gpt.cards.similarity import CardEmbedder, text_encoder_installed
+    from automl_gpt.runs.experience import ExperienceStore
 
     text = text_encoder_installed()
     if not text:
@@ -440,7 +440,7 @@ def remember_run(experiment: Experiment, history: list[PastTrial], run_id: str, 
     """Add a finished run to the user's experience store (for warm starts of later runs on similar data)."""
     if not history:
         return
-    from automl_gpt.experience import ExperienceStore
+    from automl_gpt.runs.experience import ExperienceStore
 
     objective = experiment.context.objective
     try:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
+from automl_gpt.cards.search_space import Param, SearchSpace
 from automl_gpt.errors import CardError
-from automl_gpt.search_space import Param, SearchSpace
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 Task = Literal["binary", "multiclass", "regression", "extractive_qa", "object_detection"]

@@ -1,5 +1,5 @@
 """The run report: ``summary.json`` (stable keys, for machines) and a self-contained ``report.html`` (charts in
-:mod:`automl_gpt.report_charts`).
+:mod:`automl_gpt.runs.report_charts`).
 
 Both are computed from the study alone, so a report of a run with many workers counts every worker's trials.
 """
@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from automl_gpt.cards.model_choice import compare_models
 from automl_gpt.errors import DamagedFileError
 from automl_gpt.files import write_text_atomic
-from automl_gpt.model_choice import compare_models
-from automl_gpt.planning import PastTrial, best_trial, predicted_and_real
-from automl_gpt.run_store import trial_source
+from automl_gpt.planners.base import PastTrial, best_trial, predicted_and_real
+from automl_gpt.runs.store import trial_source
 from automl_gpt.training import Objective, TrialState
 
 if TYPE_CHECKING:
-    from automl_gpt.loop import Experiment
-    from automl_gpt.run_store import RunSettings, RunStore
+    from automl_gpt.runs.loop import Experiment
+    from automl_gpt.runs.store import RunSettings, RunStore
 
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
@@ -186,7 +186,7 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 def render_html(summary: dict[str, Any], history: list[PastTrial], objective: Objective,
                 sources: dict[int, str], study: Any) -> str:
     """A self-contained HTML page: inline CSS, and charts drawn by plotly.js embedded inline (no network)."""
-    from automl_gpt.report_charts import chart_sections, plotly_script
+    from automl_gpt.runs.report_charts import chart_sections, plotly_script
 
     metric = objective.metric
     charts = chart_sections(study, history, objective)

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from automl_gpt.planning import PastTrial, predicted_and_real
+from automl_gpt.planners.base import PastTrial, predicted_and_real
 from automl_gpt.requirements import Requirements
 from automl_gpt.training import Objective, TrainingLog, TrialState
 

@@ -7,16 +7,16 @@ takes back the real result of one. The run loop never knows which planner it dri
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from automl_gpt.requirements import Requirements
 from automl_gpt.training import Objective, TrainingLog, TrialResult, TrialState
 
 if TYPE_CHECKING:  # pydantic stays out of start-up (plugins list); cards are only annotations here
     from automl_gpt.cards import DataCard, ModelCard
-    from automl_gpt.search_space import SearchSpace
+    from automl_gpt.cards.search_space import SearchSpace
 
 
 @dataclass
@@ -107,7 +107,7 @@ class PlanningContext:
 
     ``history`` grows as trials finish; ``constraints`` holds what the user asked for (``budget``, ``metric``,
     ``time_budget_s``...); ``experience`` holds similar past datasets; ``portfolio`` the first configurations to
-    try, learned from the backend's performance matrix (:mod:`automl_gpt.knowledge`).
+    try, learned from the backend's performance matrix (:mod:`automl_gpt.planners.knowledge`).
     """
 
     data_card: DataCard
@@ -135,23 +135,6 @@ class Planner:
         """The real outcome of a candidate the planner handed out (or one a warm start enqueued)."""
 
 
-@dataclass(frozen=True)
-class PlannerInfo:
-    """A planner's name as ``register_planners`` announces it: listed by ``plugins list``, checked by ``--planner``.
-
-    Registering a name imports nothing; the ``plan_trials`` hook builds the :class:`Planner` when a run asks for
-    it. ``requirements`` says what the planner needs installed (checked without importing anything).
-    """
-
-    name: str
-    description: str = ""
-    requirements: Requirements = field(default_factory=Requirements)
-
-    def describe(self) -> dict[str, Any]:
-        """What ``plugins list`` shows about this planner."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "available": self.requirements.available,
-            "unavailable_reason": self.requirements.reason,
-        }
+def config_key(config: dict[str, Any]) -> str:
+    """A canonical string of a configuration, for de-duplication."""
+    return json.dumps(config, sort_keys=True, default=str)

@@ -5,7 +5,7 @@ A provider plugin subclasses :class:`LLMProvider` and registers an instance thro
 (:meth:`LLMModel.generate`) or structured output constrained by a JSON schema (:meth:`LLMModel.generate_json`).
 Providers map their SDK's failures onto the :mod:`automl_gpt.errors` LLM errors (auth, rate limit, server,
 timeout, output) so the core can retry with back-off, cache and account usage in one place
-(:mod:`automl_gpt.llm_client`).
+(:mod:`automl_gpt.llm.client`).
 """
 
 from __future__ import annotations

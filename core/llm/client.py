@@ -10,9 +10,9 @@
 * retries retryable errors (rate limit, 5xx, connection failures, timeouts) with exponential back-off and jitter,
   honouring a provider's Retry-After;
 * stops between attempts when its cancel event is set (:class:`LLMCancelledError`);
-* serves repeated requests from the SQLite response cache (:mod:`automl_gpt.llm_cache`);
+* serves repeated requests from the SQLite response cache (:mod:`automl_gpt.llm.cache`);
 * sums usage per client: tokens, cost (from :data:`PRICES_PER_MTOK` where known), latency, calls, cache hits;
-* never lets a key through: every error message goes through :func:`automl_gpt.keys.redact`.
+* never lets a key through: every error message goes through :func:`automl_gpt.llm.keys.redact`.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from automl_gpt.errors import (
     LLMTimeoutError,
     UsageError,
 )
-from automl_gpt.keys import env_var, redact
 from automl_gpt.llm import GenerationSettings, LLMModel, LLMResponse, Usage
-from automl_gpt.llm_cache import CachedAnswer, LLMCache, cache_key
+from automl_gpt.llm.cache import CachedAnswer, LLMCache, cache_key
+from automl_gpt.llm.keys import env_var, redact
 
 R = TypeVar("R", bound=LLMResponse)
 

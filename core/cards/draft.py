@@ -29,7 +29,7 @@ from automl_gpt.errors import DataError, UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-logger = logging.getLogger("automl_gpt.card_draft")
+logger = logging.getLogger("automl_gpt.cards.draft")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 TABULAR_TASKS = ("binary", "multiclass", "regression")
 MISSING_MARKERS = ("?",)

@@ -8,8 +8,8 @@ condition; the description may differ); otherwise the first member to declare it
 member's differing version is prefixed with the member's name (``linear.categorical_encoding``).
 
 Everything that works on one card's space (the study, TPE, random, the LLM's schema, transfer's
-:func:`~automl_gpt.transfer.adapt_config`) works on the union unchanged; :func:`resolve` turns a configuration of
-the union back into one member card and that card's own configuration before the backend trains it, so backends
+:func:`~automl_gpt.planners.transfer.adapt_config`) works on the union unchanged; :func:`resolve` turns a configuration
+of the union back into one member card and that card's own configuration before the backend trains it, so backends
 never see the union.
 """
 
@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automl_gpt.cards import ModelCard
+from automl_gpt.cards.search_space import CategoricalParam, SearchSpace
 from automl_gpt.errors import UsageError
-from automl_gpt.search_space import CategoricalParam, SearchSpace
 from pydantic import Field
 
 if TYPE_CHECKING:
-    from automl_gpt.planning import Candidate, Experience, PastTrial
+    from automl_gpt.planners.base import Candidate, Experience, PastTrial
     from automl_gpt.training import Objective
 
 MODEL_PARAM = "model"

@@ -1,10 +1,10 @@
 """A cross-dataset predictor of the training log, right from the first trial: the ``matrix`` predictor.
 
-Offline part: the backend's performance matrix (:mod:`automl_gpt.knowledge`) holds, for a pool of configurations
-on hundreds of datasets, the real final validation value and the real learning curve, both divided by the
+Offline part: the backend's performance matrix (:mod:`automl_gpt.planners.knowledge`) holds, for a pool of
+configurations on hundreds of datasets, the real final validation value and the real learning curve, both divided by the
 dataset's *trivial value* (what a constant predictor scores: the class prior's log-loss, the target's standard
 deviation). For a candidate configuration, each similar dataset's value is interpolated from its nearest pool
-configurations (Gaussian kernel in the encoded space of :func:`automl_gpt.surrogate.encode`); the weighted mean
+configurations (Gaussian kernel in the encoded space of :func:`automl_gpt.planners.surrogate.encode`); the weighted mean
 over similar datasets, times the new dataset's trivial value, is the prediction, and their weighted spread its
 uncertainty.
 
@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from automl_gpt.card_embedding import CardProfile, read_train_table
 from automl_gpt.cards import DataCard
-from automl_gpt.knowledge import CLASSIFICATION, PerformanceMatrix, neighbour_weights, trivial_value
-from automl_gpt.planning import Candidate, PastTrial, PlanningContext, Prediction
-from automl_gpt.search_space import SearchSpace
-from automl_gpt.surrogate import SurrogatePredictor, encode
+from automl_gpt.cards.search_space import SearchSpace
+from automl_gpt.cards.similarity import CardProfile, read_train_table
+from automl_gpt.planners.base import Candidate, PastTrial, PlanningContext, Prediction
+from automl_gpt.planners.knowledge import CLASSIFICATION, PerformanceMatrix, neighbour_weights, trivial_value
+from automl_gpt.planners.surrogate import SurrogatePredictor, encode
 from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialState
 
 NAME = "matrix"
@@ -38,8 +38,8 @@ AGREEMENT_POWER = 4
 
 
 def card_trivial_value(card: DataCard) -> float | None:
-    """The card's trivial value (:func:`automl_gpt.knowledge.trivial_value`): from its class balance, else from the
-    training file's target column; None when neither can be read."""
+    """The card's trivial value (:func:`automl_gpt.planners.knowledge.trivial_value`): from its class balance, else
+    from the training file's target column; None when neither can be read."""
     if card.task in CLASSIFICATION and card.class_balance:
         return trivial_value(card.task, list(card.class_balance.values()), None)
     frame = read_train_table(card) if card.target else None
@@ -84,7 +84,7 @@ class MatrixPredictor:
     @classmethod
     def for_context(cls, context: PlanningContext) -> MatrixPredictor | None:
         """The predictor for a run, or None when the backend ships no matrix or the card's trivial value is unknown."""
-        from automl_gpt.knowledge import read_matrix
+        from automl_gpt.planners.knowledge import read_matrix
         from automl_gpt.plugins import get_plugin_manager
 
         backend = get_plugin_manager().backends().get(context.model_card.backend)
@@ -178,8 +178,8 @@ MAX_CARD_FACTS = 16
 def _card_facts(matrix_path: Path, card: DataCard) -> tuple[CardProfile, float | None, float]:
     """A card's profile, trivial value and text weight for a matrix, computed once per card and file (they read
     its data and may run the text encoder), not once per candidate."""
-    from automl_gpt.card_embedding import CardEmbedder, card_key, text_encoder_installed
-    from automl_gpt.knowledge import read_matrix
+    from automl_gpt.cards.similarity import CardEmbedder, card_key, text_encoder_installed
+    from automl_gpt.planners.knowledge import read_matrix
 
     key = (matrix_path, card_key(card))
     if key not in _CARD_FACTS:
