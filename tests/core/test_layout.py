@@ -8,6 +8,9 @@ Layers, top to bottom (a module may import its own layer and the layers below):
 1. ``cards``, ``llm``, and ``plugins`` (the registry: cards load through hooks, the client looks up providers)
 0. the other top-level modules: errors, paths, files, progress, requirements, training, prediction, hookspecs...
 
+The re-export modules that keep the old plugin import paths working (``automl_gpt.planning``...) sit on top;
+first-party code never imports them.
+
 Every ``import`` counts, at module level or inside a function (an import moved into a function to dodge a cycle is
 still a cycle); only imports under ``if TYPE_CHECKING:`` are left out, since they never run. Importing
 ``automl_gpt.a.b`` runs ``automl_gpt/a/__init__.py`` first, so it also counts as importing ``automl_gpt.a``.
@@ -16,13 +19,20 @@ still a cycle); only imports under ``if TYPE_CHECKING:`` are left out, since the
 from __future__ import annotations
 
 import ast
+import importlib
+import re
 from pathlib import Path
 
 import automl_gpt
 
 CORE = Path(automl_gpt.__file__).parent
+REPO = CORE.parent
+# the paths plugins imported before the packages, as docs/plugins.md gave them -> where the names live now
+COMPAT = {"automl_gpt.planning": "automl_gpt.planners", "automl_gpt.search_space": "automl_gpt.cards.search_space",
+          "automl_gpt.ensemble": "automl_gpt.runs.ensemble", "automl_gpt.model_choice": "automl_gpt.cards.model_choice",
+          "automl_gpt.llm_client": "automl_gpt.llm.client"}
 LAYERS = {"cards": 1, "llm": 1, "plugins": 1, "planners": 2, "runs": 3, "cli": 4, "builtin": 4, "testing": 4,
-          "__main__": 4}
+          "__main__": 4, **{old.split(".")[1]: 4 for old in COMPAT}}  # re-export modules sit on top, like a facade
 
 
 def module_files() -> dict[str, Path]:
@@ -135,3 +145,47 @@ def test_imports_point_down_the_layers() -> None:
                     for source, targets in import_graph().items() for target in targets
                     if target != "automl_gpt" and layer(target) > layer(source))
     assert not upward, "imports against the layers (see tests/core/test_layout.py):\n" + "\n".join(upward)
+
+
+def test_the_documented_plugin_imports_work() -> None:
+    from automl_gpt.cards import DataCard, ModelCard, SearchSpace, card_from_mapping, load_data_card
+    from automl_gpt.cards.card import DataCard as card_module_data_card
+    from automl_gpt.cards.search_space import SearchSpace as search_space
+    from automl_gpt.llm import GenerationSettings, LLMModel, LLMProvider, LLMResponse, Usage
+    from automl_gpt.llm.provider import LLMProvider as provider
+    from automl_gpt.planners import PlannerInfo, PlanningContext, RandomPlanner, TPEPlanner, config_key
+    from automl_gpt.planners.baselines import TPEPlanner as baseline_tpe
+    from automl_gpt.plugins import PlannerInfo as registry_planner_info
+
+    assert DataCard is card_module_data_card and SearchSpace is search_space and LLMProvider is provider
+    assert TPEPlanner is baseline_tpe and PlannerInfo is registry_planner_info
+    assert config_key({"b": 1, "a": 2}) == config_key({"a": 2, "b": 1})
+    assert all(callable(name) for name in (ModelCard, card_from_mapping, load_data_card, GenerationSettings, LLMModel,
+                                           LLMResponse, Usage, PlanningContext, RandomPlanner))
+
+
+def test_every_import_shown_in_the_plugin_docs_works() -> None:
+    text = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
+    shown = set(re.findall(r"^ *from (automl_gpt[\w.]*) import ([\w, ]+)$", text, re.MULTILINE))
+    assert len(shown) >= 5, "docs/plugins.md shows fewer imports than expected: did the pattern break?"
+    for module, names in shown:
+        for name in (n.strip() for n in names.split(",")):
+            assert hasattr(importlib.import_module(module), name), f"docs/plugins.md: from {module} import {name}"
+
+
+def test_old_plugin_import_paths_re_export_the_same_objects() -> None:
+    for old, new in COMPAT.items():
+        module = importlib.import_module(old)
+        assert module.__all__, old
+        for name in module.__all__:
+            home = importlib.import_module("automl_gpt.errors" if name.endswith("Error") else new)
+            assert getattr(module, name) is getattr(home, name), f"{old}.{name} is not {new}.{name}"
+
+
+def test_first_party_code_imports_the_new_paths() -> None:
+    importers = {source for source, targets in import_graph().items() if targets & set(COMPAT)}
+    for path in sorted((REPO / "plugins").rglob("*.py")):
+        if imported_names(path.stem, path) & {f"{old}.{name}" for old in COMPAT
+                                              for name in importlib.import_module(old).__all__}:
+            importers.add(str(path.relative_to(REPO)))
+    assert not importers, f"import the new paths, not the re-export modules {sorted(COMPAT)}: {sorted(importers)}"
