@@ -68,3 +68,13 @@ def validation_splits(card: DataCard, train: data.Table, labels: list[str] | Non
     fraction = float(options.get("valid_fraction", 0.2))
     fit_rows, valid_rows = train_test_split(indices, test_size=fraction, random_state=split_seed, stratify=stratify)
     return [RowSplit(train, train, np.sort(fit_rows), np.sort(valid_rows))]
+
+
+def refit_rounds(best_rounds: int, splits: list[RowSplit], refit_rows: int) -> int:
+    """Boosting rounds for the refit on all ``refit_rows`` training rows: the best number of rounds on validation
+    scaled by the rows gained, ``refit_rows / mean(len(fit_rows))`` (1 / (1 - valid_fraction) for the holdout of
+    the training rows, k / (k - 1) for k folds, 1 with the card's valid file, whose fit already saw every training
+    row), rounded. More rows support more rounds at the same learning rate; scaling by the data ratio is the
+    usual refit rule (fixed in advance, not tuned; see docs/benchmarks.md, "Ensembles of a run's trials")."""
+    seen = float(np.mean([len(s.fit_rows) for s in splits]))
+    return max(1, round(best_rounds * refit_rows / seen)) if seen > 0 else best_rounds

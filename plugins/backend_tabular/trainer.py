@@ -11,10 +11,12 @@ Imported only when a trial runs (it imports XGBoost). Policy, in order:
    rounds without a better validation loss; the best round is kept. Every round streams train and validation
    loss and metrics through ``request.report``; when it returns True the trial stops and is ``PRUNED``.
 4. Refit: when the card has a test file (or validation was k-fold), a final model is trained on all training
-   rows for the best number of rounds and scored on the test file (``test/...`` metrics). Otherwise the saved
-   model is the holdout model cut at its best round.
+   rows for the best number of rounds scaled by the rows gained (:func:`.rows.refit_rounds`: x 1.25 for the
+   default 20% holdout or 5 folds; capped by ``limits['max_rounds']``) and scored on the test file (``test/...``
+   metrics). Otherwise the saved model is the holdout model cut at its best round.
 5. Saved in the trial folder: ``model.json`` (XGBoost), ``preprocessor.json``, ``config.json`` (the exact
-   configuration, XGBoost parameters, rounds, labels, column types, read options, threads, versions),
+   configuration, XGBoost parameters, rounds (``n_rounds`` the best on validation, ``refit_rounds`` the saved
+   refit's), labels, column types, read options, threads, versions),
    ``metrics.json`` and ``valid_predictions.npz`` (the validation or out-of-fold predictions, for ensembles).
 """
 
@@ -138,7 +140,7 @@ class _Trial(TrialBase):
         self.labels = labels
         train = self._subsample(data.load_split(self.card, "train", labels))
         self.column_types = train.column_types
-        folds = self._folds(xgb, train)
+        folds, splits = self._folds(xgb, train)
         params = self._params()
         boosters = [xgb.Booster(params, [f.train, f.valid]) for f in folds]
         rounds = int(self.config["n_estimators"])
@@ -162,14 +164,18 @@ class _Trial(TrialBase):
         n_rounds = best_round + 1
         metrics = self._valid_metrics(boosters, folds, train, n_rounds)
         metrics[f"train/{objective}"] = self.log.curve("train", objective)[best_round][1]
+        extra: dict[str, Any] = {}
         if self.card.test is not None or self.config["validation"] == "kfold":
-            booster, preprocessor = self._refit(xgb, params, train, n_rounds)
+            extra["refit_rounds"] = rows.refit_rounds(n_rounds, splits, len(train.target))
+            if self.limits.get("max_rounds"):
+                extra["refit_rounds"] = min(extra["refit_rounds"], int(self.limits["max_rounds"]))
+            booster, preprocessor = self._refit(xgb, params, train, extra["refit_rounds"])
             if self.card.test is not None:
                 metrics.update(self._test_metrics(xgb, booster, preprocessor, labels))
             refit = True
         else:
             booster, preprocessor, refit = boosters[0][:n_rounds], self._holdout_preprocessor, False
-        artifacts = self._save(booster, preprocessor, params, n_rounds, refit, metrics)
+        artifacts = self._save(booster, preprocessor, params, n_rounds, refit, metrics, extra)
         artifacts["valid_predictions"] = str(self.valid_predictions.save(self.workdir))
         return TrialResult(TrialState.COMPLETE, metrics=metrics, log=self.log, artifacts=artifacts)
 
@@ -181,9 +187,9 @@ class _Trial(TrialBase):
     def _subsample(self, table: data.Table) -> data.Table:
         return rows.subsample(table, self.limits.get("max_rows"), int(self.options.get("split_seed", 0)))
 
-    def _folds(self, xgb: Any, train: data.Table) -> list[Fold]:
+    def _folds(self, xgb: Any, train: data.Table) -> tuple[list[Fold], list[rows.RowSplit]]:
         splits = rows.validation_splits(self.card, train, self.labels, self.config, self.options)
-        return [self._fold(xgb, s.fit, s.valid, s.fit_rows, s.valid_rows) for s in splits]
+        return [self._fold(xgb, s.fit, s.valid, s.fit_rows, s.valid_rows) for s in splits], splits
 
     def _fold(self, xgb: Any, fit: data.Table, valid: data.Table, fit_rows: np.ndarray, valid_rows: np.ndarray) -> Fold:
         fit_x, fit_y = fit.features.iloc[fit_rows], fit.target[fit_rows]
@@ -305,6 +311,7 @@ class _Trial(TrialBase):
         n_rounds: int,
         refit: bool,
         metrics: dict[str, float],
+        extra: dict[str, Any],
     ) -> dict[str, str]:
         import xgboost as xgb
 
@@ -315,6 +322,7 @@ class _Trial(TrialBase):
         return write_trial_files(
             self, paths, preprocessor, n_rounds=n_rounds, refit=refit, metrics=metrics, backend="xgboost",
             xgboost_params=params,
+            **extra,
             versions={"xgboost": xgb.__version__, "pandas": pd.__version__, "numpy": np.__version__},
         )
 

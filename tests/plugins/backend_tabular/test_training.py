@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from automl_gpt.cards import DataCard
 from automl_gpt.testing import train
@@ -48,6 +49,38 @@ def test_log_has_train_and_valid_loss_and_metric_every_round(
     assert saved["config"] == card.defaults() and saved["refit_on_full_train"] is True
     assert saved["nthread"] == 2 and saved["limits"]["max_rows"] == 1500
     assert json.loads(Path(result.artifacts["metrics"]).read_text()) == result.metrics
+
+
+@pytest.mark.parametrize(("choices", "scale"), [({"validation": "holdout"}, 1 / 0.8),
+                                               ({"validation": "kfold", "folds": 3}, 3 / 2)])
+def test_refit_scales_the_best_rounds_by_the_rows_gained(
+    backend: XGBoostBackend, adult_card: DataCard, tmp_path: Path, choices: dict[str, Any], scale: float
+) -> None:
+    card = model_card_for(backend, adult_card)
+    config = dict(card.defaults(), learning_rate=0.3, n_estimators=300, **choices)
+    result, _ = train(backend, adult_card, card, tmp_path, config=config, limits={"max_rows": 1500, "threads": 2})
+    assert result.state == TrialState.COMPLETE, result.error
+    saved = json.loads(Path(result.artifacts["config"]).read_text())
+    assert saved["n_rounds"] < 300, "early stopping chose the best round"
+    assert saved["refit_rounds"] == pytest.approx(saved["n_rounds"] * scale, abs=0.51)
+    import xgboost as xgb
+
+    booster = xgb.Booster(model_file=result.artifacts["model"])
+    assert booster.num_boosted_rounds() == saved["refit_rounds"], "the saved refit trained that many rounds"
+
+
+def test_refit_rounds_rule() -> None:
+    from automl_gpt_backend_tabular.rows import RowSplit, refit_rounds
+
+    table = data.Table(pd.DataFrame({"x": range(100)}), np.zeros(100), {"x": "numeric"})
+    holdout = [RowSplit(table, table, np.arange(80), np.arange(80, 100))]
+    folds = [RowSplit(table, table, np.delete(np.arange(100), np.arange(k, 100, 5)), np.arange(k, 100, 5))
+             for k in range(5)]
+    valid_file = [RowSplit(table, table, np.arange(100), np.arange(10))]
+    assert refit_rounds(40, holdout, 100) == 50
+    assert refit_rounds(40, folds, 100) == 50
+    assert refit_rounds(40, valid_file, 100) == 40, "the fit already saw every training row"
+    assert refit_rounds(1, holdout, 100) == 1
 
 
 def test_saved_model_round_trip(
