@@ -18,11 +18,14 @@ any other      a planner from the ``plan_trials`` hook (e.g. ``--planners transf
                member refitted on all of ``adult.data`` (as the single best is) and their test probabilities
                averaged with the selected weights.
 
-Each planner/seed searches once up to the largest budget and every budget reads its prefix (wall time = the prefix's
-time + the final refit). For ``random``, ``tpe`` and ``transfer`` the first B trials are exactly a B-trial run; the
-``llm`` planner's prompt states the budget, so its prefixes are those of a run told the largest budget (run
-``--budgets 10`` and ``--budgets 30`` separately for the exact B-trial runs). The search model card is the backend's
-with ``validation`` fixed to ``holdout`` (the protocol's 80/20 split). The thread check times one 400-round fit in
+``random``, ``tpe`` and ``transfer`` (:data:`PREFIX_PLANNERS`) search once per seed up to the largest budget and
+every budget reads its prefix (wall time = the prefix's time + the final refit): they never read the stated budget,
+so their first B trials are exactly a B-trial run (checked: the first 10 configurations of a 30-trial search equal a
+10-trial search's, same seed). Any other planner (``llm``: its prompt states the budget) searches once per budget.
+Results are written after every (planner, budget, seed) cell to ``results.json`` and each search's trials to
+``<planner>-s<seed>[-b<budget>]-trials.json``; a rerun with the same ``--out`` skips the cells already in
+``results.json`` and reuses saved searches (``--fresh`` starts over). The search model card is the backend's with
+``validation`` fixed to ``holdout`` (the protocol's 80/20 split). The thread check times one 400-round fit in
 fresh processes: nthread 2 vs 1, with and without ``OMP_WAIT_POLICY=PASSIVE``, idle and next to a busy process.
 
 Run: ``nice -n 10 python benchmarks/adult.py`` (full), ``--budgets 10,30 --seeds 0,1,2``, or ``--quick``.
@@ -47,6 +50,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before XGBoost loads Open
 REPO = Path(__file__).resolve().parents[1]
 CARD = REPO / "examples" / "adult" / "card.yaml"
 THREAD_FIT_ROUNDS = 400
+# Planners whose first B trials are a B-trial search (they never read context.constraints["budget"]).
+PREFIX_PLANNERS = ("random", "tpe", "transfer")
 
 
 @dataclass
@@ -129,11 +134,13 @@ def planner_search(
     workdir: Path,
     options: dict[str, Any] | None = None,
     experience: list[Any] | None = None,
+    tag: str | None = None,
 ) -> list[dict[str, Any]]:
     """Drive the planner called ``name`` (from the ``plan_trials`` hook: random, tpe, llm...) for ``budget`` trials.
 
     Ask one candidate, train it for real on the tuning card, tell the result, repeat (duplicates are skipped as
-    the run loop does). Returns every trial with its config, validation log-loss and cumulative wall time.
+    the run loop does). Returns every trial with its config, validation log-loss and cumulative wall time. Trial
+    folders go under ``workdir / tag`` (default ``<name>-s<seed>``).
     """
     from automl_gpt.planners import config_key
     from automl_gpt.planners.base import PastTrial, PlanningContext
@@ -173,7 +180,7 @@ def planner_search(
             candidate.config,
             card=env["tune_card"],
             seed=seed * 1000 + number,
-            workdir=workdir / f"{name}-s{seed}" / f"trial-{number:03d}",
+            workdir=workdir / (tag or f"{name}-s{seed}") / f"trial-{number:03d}",
         )
         planner.tell(candidate, result)
         context.history.append(PastTrial(number, dict(candidate.config), result, list(candidate.predictions)))
@@ -234,9 +241,11 @@ def refit_and_test(env: dict[str, Any], config: dict[str, Any], *, seed: int, wo
 
 
 def rows_from_search(
-    method: str, trials: list[dict[str, Any]], budgets: list[int], env: dict[str, Any], seed: int, workdir: Path
+    method: str, trials: list[dict[str, Any]], budgets: list[int], env: dict[str, Any], seed: int, workdir: Path,
+    tag: str | None = None,
 ) -> list[Row]:
-    """One row per budget: the best of the first B trials, refitted and tested."""
+    """One row per budget: the best of the first B trials, refitted and tested (folders named ``tag``, default
+    ``<method>-s<seed>``)."""
     rows = []
     for budget in budgets:
         prefix = [t for t in trials[:budget] if t["valid_logloss"] is not None]
@@ -244,7 +253,7 @@ def rows_from_search(
             continue
         best = min(prefix, key=lambda t: t["valid_logloss"])
         metrics, refit_s = refit_and_test(
-            env, best["config"], seed=seed, workdir=workdir / f"{method}-s{seed}-b{budget}"
+            env, best["config"], seed=seed, workdir=workdir / f"{tag or f'{method}-s{seed}'}-b{budget}-best"
         )
         search_s = trials[min(budget, len(trials)) - 1]["elapsed_s"]
         rows.append(
@@ -264,7 +273,8 @@ def rows_from_search(
 
 
 def ensemble_rows(
-    method: str, trials: list[dict[str, Any]], budgets: list[int], env: dict[str, Any], seed: int, workdir: Path
+    method: str, trials: list[dict[str, Any]], budgets: list[int], env: dict[str, Any], seed: int, workdir: Path,
+    tag: str | None = None,
 ) -> list[Row]:
     """One ``<method>+ensemble`` row per budget: selection on the first B trials' validation predictions only,
     members refitted on all of adult.data (each once per seed), test probabilities averaged with the weights."""
@@ -278,6 +288,7 @@ def ensemble_rows(
     from automl_gpt_backend_tabular.trainer import score
 
     objective = env["backend"].objective(env["tune_card"])
+    tag = tag or f"{method}-s{seed}"
     refits: dict[int, tuple[Any, float]] = {}  # trial number -> (refitted model, refit seconds)
     test = None
     rows = []
@@ -289,14 +300,14 @@ def ensemble_rows(
         ]
         if not library:
             continue
-        folder = workdir / f"{method}-s{seed}-b{budget}-ensemble"
+        folder = workdir / f"{tag}-b{budget}-ensemble"
         folder.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         built = tabular_ensemble.build(EnsembleRequest(env["tune_card"], objective, library, folder))
         selection_s = time.monotonic() - started
         for number in built.weights:
             if number not in refits:
-                refit_dir = workdir / f"{method}-s{seed}-refit-{number:03d}"
+                refit_dir = workdir / f"{tag}-refit-{number:03d}"
                 _, seconds = refit_and_test(env, trials[number]["config"], seed=seed, workdir=refit_dir)
                 refits[number] = (SavedModel.load(refit_dir), seconds)
         first = refits[next(iter(built.weights))][0]
@@ -532,6 +543,9 @@ def main(argv: list[str] | None = None) -> None:
         metavar="RESULTS_JSON",
         help="print the table of earlier runs' results.json files (merged) and exit",
     )
+    parser.add_argument(
+        "--fresh", action="store_true", help="ignore the results and searches already saved in --out (no resume)"
+    )
     parser.add_argument("--thread-fit", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.thread_fit:
@@ -553,71 +567,77 @@ def main(argv: list[str] | None = None) -> None:
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.uname().nodename}",
         flush=True,
     )
-    rows: list[Row] = []
+    results = out / "results.json"
+    rows = [] if args.fresh or not results.exists() else [Row(**item) for item in json.loads(results.read_text())]
+    if rows:
+        print(f"resuming: {len(rows)} rows already in {results} (their cells are skipped)", flush=True)
     frames = adult_frames() if "flaml" in methods else None
     from automl_gpt.runs.loop import EXPERIENCE_PLANNERS  # the planners the run loop hands experience to
 
     wants_experience = not args.no_experience and bool(set(EXPERIENCE_PLANNERS) & set(methods))
     experience = shipped_experience(env) if wants_experience else []
 
-    def save() -> None:
-        (out / "results.json").write_text(json.dumps([asdict(r) for r in rows], indent=1, default=str))
+    def missing(method: str, budget: int, seed: int) -> bool:
+        return not any((r.method, r.budget, r.seed) == (method, budget, seed) for r in rows)
+
+    def add(new: list[Row]) -> None:
+        """Keep, print and save (results.json after every cell, so a killed run loses at most one cell)."""
+        rows.extend(new)
+        for row in new:
+            print(
+                f"  seed {row.seed} {row.method:>8} budget {row.budget:>3}: test acc {100 * row.test_accuracy:.2f}% "
+                f"log-loss {row.test_logloss:.4f} (valid {row.valid_logloss or math.nan:.4f}) {row.wall_s:.0f} s",
+                flush=True,
+            )
+        results.write_text(json.dumps([asdict(r) for r in rows], indent=1, default=str))
 
     for seed in seeds:
-        tpe_wall: dict[int, float] = {}
         for method in methods:
-            first_row = len(rows)
             if method == "defaults":
-                metrics, wall = refit_and_test(
-                    env, env["model_card"].defaults(), seed=seed, workdir=out / f"defaults-s{seed}"
-                )
-                rows.append(
-                    Row(
-                        "defaults",
-                        1,
-                        seed,
-                        metrics["test/accuracy"],
-                        metrics["test/logloss"],
-                        metrics.get("valid/logloss"),
-                        wall,
-                        1,
-                        env["model_card"].defaults(),
-                    )
-                )
+                if missing("defaults", 1, seed):
+                    defaults = env["model_card"].defaults()
+                    metrics, wall = refit_and_test(env, defaults, seed=seed, workdir=out / f"defaults-s{seed}")
+                    add([Row("defaults", 1, seed, metrics["test/accuracy"], metrics["test/logloss"],
+                             metrics.get("valid/logloss"), wall, 1, defaults)])
             elif method == "flaml":
+                tpe_wall = {r.budget: r.wall_s for r in rows if r.method == "tpe" and r.seed == seed}
                 for budget in budgets:
+                    if not missing("flaml", budget, seed):
+                        continue
                     if budget not in tpe_wall:
                         print("  flaml needs the tpe row first (same wall time); skipped", flush=True)
                         continue
                     assert frames is not None
-                    rows.append(flaml_row(tpe_wall[budget], budget, seed, threads, frames))
+                    add([flaml_row(tpe_wall[budget], budget, seed, threads, frames)])
             else:
-                trials = planner_search(
-                    method,
-                    env,
-                    seed=seed,
-                    budget=max(budgets),
-                    workdir=out,
-                    options={"llm": args.llm, "llm_cache": True},
-                    experience=experience if method in EXPERIENCE_PLANNERS else None,
-                )
-                (out / f"{method}-s{seed}-trials.json").write_text(json.dumps(trials, indent=1, default=str))
-                new = rows_from_search(method, trials, budgets, env, seed, out)
-                rows.extend(new)
-                if method == "tpe":
-                    tpe_wall = {r.budget: r.wall_s for r in new}
-                if args.ensemble:
-                    rows.extend(ensemble_rows(method, trials, budgets, env, seed, out))
-            for row in rows[first_row:]:
-                if row.seed == seed:
-                    print(
-                        f"  seed {seed} {row.method:>8} budget {row.budget:>3}: "
-                        f"test acc {100 * row.test_accuracy:.2f}% "
-                        f"log-loss {row.test_logloss:.4f} (valid {row.valid_logloss or math.nan:.4f}) "
-                        f"{row.wall_s:.0f} s",
-                        flush=True,
-                    )
-            save()
+                # One search up to the largest budget whose prefixes give every budget, or one search per budget.
+                if method in PREFIX_PLANNERS:
+                    searches = [(max(budgets), budgets, f"{method}-s{seed}")]
+                else:
+                    searches = [(b, [b], f"{method}-s{seed}-b{b}") for b in budgets]
+                for search_budget, its_budgets, tag in searches:
+                    best_todo = [b for b in its_budgets if missing(method, b, seed)]
+                    ensemble_todo = [b for b in its_budgets if args.ensemble and missing(f"{method}+ensemble", b, seed)]
+                    if not best_todo and not ensemble_todo:
+                        continue
+                    trials_file = out / f"{tag}-trials.json"
+                    if trials_file.exists() and not args.fresh:
+                        trials = json.loads(trials_file.read_text())
+                        print(f"  {tag}: {len(trials)} trials read from {trials_file}", flush=True)
+                    else:
+                        trials = planner_search(
+                            method,
+                            env,
+                            seed=seed,
+                            budget=search_budget,
+                            workdir=out,
+                            options={"llm": args.llm, "llm_cache": True},
+                            experience=experience if method in EXPERIENCE_PLANNERS else None,
+                            tag=tag,
+                        )
+                        trials_file.write_text(json.dumps(trials, indent=1, default=str))
+                    add(rows_from_search(method, trials, best_todo, env, seed, out, tag))
+                    add(ensemble_rows(method, trials, ensemble_todo, env, seed, out, tag))
     print("\n" + table(rows), flush=True)
     if not args.no_thread_check:
         print(f"\nThread check: one {THREAD_FIT_ROUNDS}-round fit on adult.data (fresh process each)", flush=True)
