@@ -128,7 +128,7 @@ def card_for(model: str, task: str) -> Any:
 def pool_space(model: str) -> Any:
     """Every parameter of the card's task variants, the first variant's first (for XGBoost: its binary card's
     space, a superset of the other variant's)."""
-    from automl_gpt.cards.search_space import SearchSpace
+    from automl_gpt.search_space import SearchSpace
 
     params: dict[str, Any] = {}
     for card in model_cards(model):
@@ -159,7 +159,7 @@ def make_pool(size: int | None = None, seed: int = POOL_SEED, model: str = DEFAU
     pool.json also holds, after those, the best configuration of each dataset of the earlier 16-dataset knowledge
     base.)"""
     from automl_gpt.planners import config_key
-    from automl_gpt.planners.transfer import adapt_config
+    from automl_gpt.transfer import adapt_config
 
     size = size or POOL_SIZES[model]
     space = pool_space(model)
@@ -246,9 +246,9 @@ def mine_dataset(
     """Train the card ``model`` on the configurations of ``configs`` that the dataset's cache lacks; returns
     (name, trained, seconds)."""
     from automl_gpt.planners import config_key
-    from automl_gpt.planners.transfer import adapt_config
     from automl_gpt.plugins import get_plugin_manager
     from automl_gpt.training import TrainingRequest, TrialResult, TrialState
+    from automl_gpt.transfer import adapt_config
 
     started = time.monotonic()
     card = pmlb_card(name)
@@ -346,18 +346,30 @@ def mine(args: argparse.Namespace) -> int:
             print(f"[{finished}/{total}] block {job[1][0][0] // BLOCK} {name:40s} {trained} trained "
                   f"{seconds:6.1f} s | {elapsed / 60:5.1f} min elapsed, ETA {eta / 60:5.1f} min", flush=True)
             submit()
-    print(status_line(args.cache, len(configs)))
+    print(status_line(args.cache, [c for _, c in configs], args.model))
     return 0
 
 
-def status_line(cache: Path, pool_size: int) -> str:
+def status_line(cache: Path, configs: list[dict[str, Any]], model: str = DEFAULT_MODEL) -> str:
+    """Trainings, datasets reached and datasets with the whole pool (pool members that differ only in parameters a
+    dataset's task lacks, such as the linear card's alpha on classification, are one training there)."""
+    from automl_gpt.planners import config_key
+    from automl_gpt.transfer import adapt_config
+
     tag = limits_tag(LIMITS)
     names = suite_names()
-    counts = [len({r["key"] for r in read_cache(n, cache) if r.get("limits") == tag}) for n in names]
-    seconds = sum(r.get("seconds", 0) for n in names for r in read_cache(n, cache))
-    complete = sum(c >= pool_size for c in counts)
-    return (f"cache {cache}: {sum(counts)} trainings over {sum(c > 0 for c in counts)}/{len(names)} datasets, "
-            f"{complete} with the whole pool of {pool_size}; {seconds / 3600:.2f} CPU-hours of training")
+    trainings = complete = reached = 0
+    seconds = 0.0
+    for name in names:
+        records = read_cache(name, cache)
+        keys = {r["key"] for r in records if r.get("limits") == tag}
+        space = card_for(model, pmlb_card(name).task).space()
+        trainings += len(keys)
+        reached += bool(keys)
+        complete += all(config_key(adapt_config(c, space)) in keys for c in configs)
+        seconds += sum(r.get("seconds", 0) for r in records)
+    return (f"cache {cache}: {trainings} trainings over {reached}/{len(names)} datasets, "
+            f"{complete} with the whole pool of {len(configs)}; {seconds / 3600:.2f} CPU-hours of training")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -382,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "mine":
         return mine(args)
     if args.command == "status":
-        print(status_line(args.cache, args.pool))
+        print(status_line(args.cache, pool(args.pool, args.cache, args.model), args.model))
         return 0
     from build_matrix import build_matrix
 
