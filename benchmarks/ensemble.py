@@ -9,7 +9,8 @@ RMSE), how many seeds' ensembles beat the best trial on validation (then ``predi
 number of members.
 
 Run: ``nice -n 10 python benchmarks/ensemble.py`` (churn, segmentation, 225_puma8NH; budget 10; seeds 0, 1, 2),
-``--datasets NAME,... --budget N --seeds 0,1 --planner tpe``.
+``--datasets NAME,... --budget N --seeds 0,1 --planner tpe``. ``results.json`` is written after every run; a rerun
+with the same ``--out`` skips the (dataset, seed) pairs already in it (``--fresh`` starts over).
 """
 
 from __future__ import annotations
@@ -99,20 +100,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--planner", default="tpe")
     parser.add_argument("--threads", type=int, default=1, help="XGBoost threads")
     parser.add_argument("--out", default=str(REPO / "runs" / "benchmarks" / "ensemble"))
+    parser.add_argument("--fresh", action="store_true", help="ignore the results already saved in --out")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    rows: list[dict[str, Any]] = []
+    results = out / "results.json"
+    rows: list[dict[str, Any]] = [] if args.fresh or not results.exists() else json.loads(results.read_text())
     print(f"ensemble vs best trial: {args.datasets}, planner {args.planner}, budget {args.budget}, seeds "
           f"{args.seeds}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
     for name in args.datasets.split(","):
         card = split_card(name, out / "data" / name)
         for seed in (int(s) for s in args.seeds.split(",")):
+            if any(r["dataset"] == name and r["seed"] == seed for r in rows):
+                continue
             row = one_run(card, args.planner, args.budget, seed, out / "runs", args.threads)
             rows.append(row)
             print(f"  {name} seed {seed}: best trial valid {row['best_valid']:.4f} test {row['best_test']:.4f}; "
                   f"ensemble of {row['members']} valid {row['ensemble_valid']:.4f} test {row['ensemble_test']:.4f}"
                   f"{' (served)' if row['served'] else ''}; {row['wall_s']:.0f} s", flush=True)
-            (out / "results.json").write_text(json.dumps(rows, indent=1))
+            results.write_text(json.dumps(rows, indent=1))
     print("\n" + table(rows), flush=True)
 
 
