@@ -87,6 +87,17 @@ def build_prompt(context: PlanningContext, n_candidates: int) -> str | None:
 
 
 @hookspec(firstresult=True)
+def build_log_prompt(context: PlanningContext, configs: list[dict[str, Any]]) -> str | None:
+    """Compose the paragraph asking the LLM for the training log it predicts for each of ``configs``.
+
+    Called by :func:`automl_gpt.planners.llm_prediction.predict_logs`, which asks for the LLM's own predictions of
+    configurations it did not propose (``benchmarks/predictor.py --llm`` scores them beside the other predictors').
+    The built-in answer is ``build_prompt``'s paragraph with the configurations and a request for their logs in
+    place of the request for plans; return None to defer to it.
+    """
+
+
+@hookspec(firstresult=True)
 def plan_trials(name: str, context: PlanningContext) -> Planner | None:
     """Build the planner called ``name`` (``llm``, ``tpe``, ``random``, ``default``, ``transfer``...).
 

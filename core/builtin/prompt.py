@@ -9,7 +9,7 @@ golden-tested.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from automl_gpt.hookspecs import hookimpl
@@ -27,13 +27,22 @@ MAX_EXPERIENCE = 3
 
 @hookimpl(trylast=True)
 def build_prompt(context: PlanningContext, n_candidates: int) -> str:
+    return situation_paragraph(context) + "\n" + request_sentence(context, n_candidates)
+
+
+@hookimpl(trylast=True)
+def build_log_prompt(context: PlanningContext, configs: list[dict[str, Any]]) -> str:
+    return situation_paragraph(context) + "\n" + log_request_sentence(context, configs)
+
+
+def situation_paragraph(context: PlanningContext) -> str:
+    """The paragraph before its closing request: data card, model card, constraints, experience, feedback."""
     sections = [
         data_card_sentence(context.data_card),
         model_card_sentence(context.model_card, context),
         constraints_sentence(context),
         experience_sentence(context.experience),
         feedback_sentence(context.history, context.objective),
-        request_sentence(context, n_candidates),
     ]
     return "\n".join(section for section in sections if section)
 
@@ -166,6 +175,18 @@ def request_sentence(context: PlanningContext, n_candidates: int) -> str:
         f"hyper-parameters and the training log you predict (validation {context.objective.metric} at a few "
         "training steps), as JSON."
     )
+
+
+def log_request_sentence(context: PlanningContext, configs: Sequence[Mapping[str, Any]]) -> str:
+    """The closing request of ``build_log_prompt``: the configurations, and their predicted training logs."""
+    from automl_gpt.planners.surrogate import CURVE_POINTS
+
+    lines = [f"We will train {len(configs)} configurations:"]
+    lines.extend(f"- configuration {number}: {_config(config)}" for number, config in enumerate(configs, 1))
+    points = ", ".join(f"{p}%" for p in CURVE_POINTS[:-1]) + f" and {CURVE_POINTS[-1]}%"
+    lines.append(f"Please give the training log you predict for each configuration, in this order (validation "
+                 f"{context.objective.metric} at {points} of training), as JSON.")
+    return "\n".join(lines)
 
 
 def _task_phrase(card: DataCard) -> str:

@@ -4,7 +4,8 @@
 ``Candidate``, ``PastTrial``...); :mod:`.baselines` the ``default``, ``random`` and ``tpe`` planners;
 :mod:`.llm_planner` the LLM planner and its bandit; :mod:`.transfer` and :mod:`.knowledge` what past datasets
 teach; :mod:`.predictor`, :mod:`.surrogate` and :mod:`.plausibility` the training-log predictions that rank
-candidates. Planners read cards and call LLMs; they never import the runs or the CLI.
+candidates, and :mod:`.llm_prediction` the LLM's own predicted logs of given configurations. Planners read cards
+and call LLMs; they never import the runs or the CLI.
 """
 
 from automl_gpt.planners.base import (

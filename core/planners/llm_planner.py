@@ -17,7 +17,6 @@ every source learns from every result. Candidates say which source they came fro
 from __future__ import annotations
 
 import logging
-import math
 import random
 import statistics
 import time
@@ -26,22 +25,22 @@ from typing import Any, Protocol
 from automl_gpt.errors import LLMAuthError, LLMError, SearchSpaceError
 from automl_gpt.llm import GenerationSettings, LLMResponse
 from automl_gpt.planners import TPEPlanner, config_key
-from automl_gpt.planners.base import Candidate, Planner, PlanningContext, Prediction, best_trial
-from automl_gpt.planners.plausibility import implausible, plausible_range
+from automl_gpt.planners.base import Candidate, Planner, PlanningContext, best_trial
+from automl_gpt.planners.llm_prediction import (
+    LLM_PREDICTOR,
+    SYSTEM_PROMPT,
+    curve_key,
+    curve_prediction,
+    curve_schema,
+)
 from automl_gpt.planners.predictor import expected_improvement, predictor_for
-from automl_gpt.planners.surrogate import CURVE_POINTS
 from automl_gpt.planners.transfer import untried_transfers
-from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialResult, TrialState
+from automl_gpt.training import Objective, TrialResult, TrialState
 
 logger = logging.getLogger("automl_gpt.planner")
 
-SYSTEM_PROMPT = (
-    "You are AutoML-GPT, an expert machine-learning engineer. You read a data card and a model card and plan "
-    "training runs: data processing, model architecture, hyper-parameters, and the training log you expect. "
-    "Answer only with JSON that matches the given schema. Use only values inside the stated ranges."
-)
 EXTRA_PLANS = 0
-LLM_SOURCE, TRANSFER_SOURCE, TPE_SOURCE = "llm", "transfer", "tpe"
+LLM_SOURCE, TRANSFER_SOURCE, TPE_SOURCE = LLM_PREDICTOR, "transfer", "tpe"
 WARM_START = 2
 # A small local model on two busy cores can need minutes for a staged plan; past this, TPE fills the round.
 PLANNING_TIMEOUT_S = 300.0
@@ -70,14 +69,10 @@ def plan_schema(context: PlanningContext, n_plans: int) -> dict[str, Any]:
             "additionalProperties": False,
         }
         required.append(stage)
-    curve_key = f"predicted_valid_{context.objective.metric}"
-    low, high = plausible_range(context.objective.metric, context.data_card)
-    item: dict[str, Any] = {"type": "number"}
-    item.update({k: v for k, v in (("minimum", low), ("maximum", high)) if math.isfinite(v)})
-    properties[curve_key] = {"type": "array", "items": item, "minItems": len(CURVE_POINTS),
-                             "maxItems": len(CURVE_POINTS)}
+    key = curve_key(context.objective.metric)
+    properties[key] = curve_schema(context)
     properties["rationale"] = {"type": "string", "maxLength": 120}
-    required += [curve_key, "rationale"]
+    required += [key, "rationale"]
     plan = {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
     return {
         "type": "object",
@@ -238,7 +233,7 @@ class LLMPlanner(Planner):
         """A plan as a candidate inside the space, or None (logged) when it cannot be repaired.
 
         ``clipped`` are the LLM client's notes on this plan's values it clipped into the schema's bounds: a plan
-        repaired there counts as repaired too.
+        repaired there counts as repaired too, and a predicted curve clipped there is rejected.
         """
         if not isinstance(plan, dict):
             self._reject(index, "not an object")
@@ -257,13 +252,14 @@ class LLMPlanner(Planner):
         if notes:
             self._stats["plans_repaired"] += 1
             logger.info("llm planner: plan %d repaired: %s", index + 1, "; ".join(notes))
-        predictions, rejected = _llm_prediction(plan, self.context.objective.metric, self.context.data_card)
+        prediction, rejected = curve_prediction(plan, self.context.objective.metric, self.context.data_card,
+                                                clipped or [])
         if rejected is not None:
             self._stats["predictions_rejected"] += 1
             notes.append(f"prediction rejected: {rejected}")
             logger.warning("llm planner: plan %d prediction rejected: %s", index + 1, rejected)
         return Candidate(repaired.config, source=LLM_SOURCE, rationale=str(plan.get("rationale", ""))[:300],
-                         predictions=predictions, repairs=notes)
+                         predictions=[prediction] if prediction else [], repairs=notes)
 
     def _reject(self, index: int, reason: str) -> None:
         self._stats["plans_rejected"] += 1
@@ -297,22 +293,6 @@ class LLMPlanner(Planner):
         self._stats["prompt_tokens"] += response.usage.prompt_tokens
         self._stats["completion_tokens"] += response.usage.completion_tokens
         self._stats["cost_usd"] += response.usage.cost_usd or 0.0
-
-
-def _llm_prediction(plan: dict[str, Any], metric: str, data_card: Any = None) -> tuple[list[Prediction], str | None]:
-    """The LLM's predicted curve of a plan, or no prediction and why it was rejected (None: no curve given)."""
-    values = plan.get(f"predicted_valid_{metric}")
-    if not isinstance(values, list) or len(values) != len(CURVE_POINTS):
-        return [], None
-    try:
-        numbers = [float(v) for v in values]
-    except (TypeError, ValueError):
-        return [], f"predicted {metric} curve holds a value that is not a number"
-    reason = implausible(numbers, metric, data_card)
-    if reason is not None:
-        return [], reason
-    log = TrainingLog(LogRecord(p, "valid", metric, v) for p, v in zip(CURVE_POINTS, numbers, strict=False))
-    return [Prediction("llm", numbers[-1], log)], None
 
 
 class SourceBandit:

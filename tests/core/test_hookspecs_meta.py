@@ -22,6 +22,7 @@ def test_hook_list_is_the_documented_one() -> None:
             "parse_card",
             "draft_card",
             "build_prompt",
+            "build_log_prompt",
             "plan_trials",
             "run_training",
             "predict_training_log",
