@@ -265,6 +265,10 @@ def llm_table(rows: list[dict], spec: str, args: argparse.Namespace) -> str:
             errors = [median(items, f"{name}/{stage}/{key}") for key in ("mae", "curve_mae")]
             when = "before any trial" if stage == "before" else f"after {args.after} trials"
             lines.append(f"| {name} | {when} | {rho} | {undefined} | " + " | ".join([*counts, *errors]) + " |")
+        lines.append("")
+        for stage in ("before", "after"):
+            distinct = [len({f for f in r[f"llm/{stage}/finals"] if f is not None}) for r in items]
+            lines.append(f"LLM distinct predicted final values per dataset ({stage}): {distinct}")
     seconds = sum(r["llm_seconds"] for r in rows)
     cpu = sum(r["llm_cpu_seconds"] for r in rows)
     lines.append(f"\nLLM time: {seconds / 60:.1f} min wall, {cpu / 60:.1f} min CPU (this run; 0 when cached)")
