@@ -128,7 +128,7 @@ def card_for(model: str, task: str) -> Any:
 def pool_space(model: str) -> Any:
     """Every parameter of the card's task variants, the first variant's first (for XGBoost: its binary card's
     space, a superset of the other variant's)."""
-    from automl_gpt.search_space import SearchSpace
+    from automl_gpt.cards.search_space import SearchSpace
 
     params: dict[str, Any] = {}
     for card in model_cards(model):
@@ -159,7 +159,7 @@ def make_pool(size: int | None = None, seed: int = POOL_SEED, model: str = DEFAU
     pool.json also holds, after those, the best configuration of each dataset of the earlier 16-dataset knowledge
     base.)"""
     from automl_gpt.planners import config_key
-    from automl_gpt.transfer import adapt_config
+    from automl_gpt.planners.transfer import adapt_config
 
     size = size or POOL_SIZES[model]
     space = pool_space(model)
@@ -246,9 +246,9 @@ def mine_dataset(
     """Train the card ``model`` on the configurations of ``configs`` that the dataset's cache lacks; returns
     (name, trained, seconds)."""
     from automl_gpt.planners import config_key
+    from automl_gpt.planners.transfer import adapt_config
     from automl_gpt.plugins import get_plugin_manager
     from automl_gpt.training import TrainingRequest, TrialResult, TrialState
-    from automl_gpt.transfer import adapt_config
 
     started = time.monotonic()
     card = pmlb_card(name)
@@ -354,7 +354,7 @@ def status_line(cache: Path, configs: list[dict[str, Any]], model: str = DEFAULT
     """Trainings, datasets reached and datasets with the whole pool (pool members that differ only in parameters a
     dataset's task lacks, such as the linear card's alpha on classification, are one training there)."""
     from automl_gpt.planners import config_key
-    from automl_gpt.transfer import adapt_config
+    from automl_gpt.planners.transfer import adapt_config
 
     tag = limits_tag(LIMITS)
     names = suite_names()
