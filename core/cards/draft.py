@@ -23,22 +23,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automl_gpt.cards import DataCard, card_from_mapping
+from automl_gpt.cards import DataCard, card_from_mapping, table
+from automl_gpt.cards.table import class_balance, column_info, is_parquet, label_space
 from automl_gpt.errors import DataError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 logger = logging.getLogger("automl_gpt.cards.draft")
-PARQUET_SUFFIXES = (".parquet", ".pq")
+READ_FIX = "pass a CSV or Parquet table with a header and rows"
 TABULAR_TASKS = ("binary", "multiclass", "regression")
 MISSING_MARKERS = ("?",)
 MAX_CLASSES = 20
 SNIFF_BYTES = 64 * 1024
 _OPENERS: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _MISSING_WORDS = frozenset({"", "?", "na", "n/a", "nan", "null", "none", "-"})
-_BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "t", "f"})
-_DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?")
 
 
 @dataclass
@@ -96,51 +95,27 @@ def draft_data_card(
 
 
 def read_table(
-    path: Path, options: dict[str, Any] | None = None, *, target: str | None = None
+    path: Path, options: dict[str, Any] | None = None, *, target: str | None = None, split: str = "train"
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a CSV or Parquet file; returns the frame and the read options that reproduce it.
 
-    With ``options`` the file is read with them (a test file read like its training file); else the layout is
-    sniffed (a first row that holds ``target`` is the header).
+    With ``options`` the file is read with them (a test file read like its training file, ``split`` "test"); else
+    the layout is sniffed (a first row that holds ``target`` is the header).
     """
-    import pandas as pd
-
     check_data_file(path)
-    if path.name.lower().endswith(PARQUET_SUFFIXES):
-        try:
-            return pd.read_parquet(path), {}
-        except Exception as exc:
-            raise DataError(f"{path}: cannot read Parquet: {type(exc).__name__}: {exc}") from None
     if path.suffix.lower() == ".json":
         raise DataError(
             f"{path}: cards init reads CSV or Parquet tables; a JSON annotation file (e.g. COCO) is "
             "drafted by the backend plugin of its task (install it: pip install 'automl-gpt[vision]')"
         )
+    if is_parquet(path):
+        return table.read_table(path), {}
     if options is None:
-        layout = sniff_csv(path, target)
-        options = dict(layout.options)
-    try:
-        frame: pd.DataFrame = pd.read_csv(
-            path,
-            sep=options.get("sep", ","),
-            header=0 if options.get("header", True) else None,
-            names=options.get("names"),
-            skipinitialspace=bool(options.get("skipinitialspace", False)),
-            na_values=options.get("na_values"),
-            skiprows=int(options.get("skiprows", 0)),
-            skip_blank_lines=True,
-        )
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty (pass a table with a header and rows)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path}: cannot read as CSV: {message} (pass a CSV or Parquet file)") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if frame.empty:
-        raise DataError(f"{path}: the file has no rows (pass a table with a header and rows)")
+        options = dict(sniff_csv(path, target).options)
+    frame = table.read_table(path, options, split=split, fix=READ_FIX)
     markers = [m for m in MISSING_MARKERS if _holds(frame, m)]
     if markers and "na_values" not in options:
-        return read_table(path, {**options, "na_values": markers})
+        return read_table(path, {**options, "na_values": markers}, split=split)
     return frame, options
 
 
@@ -212,55 +187,6 @@ def infer_task(target: pd.Series, path: Path, column: str, task: str | None = No
     if numeric and (not _integral(values) or n_classes > MAX_CLASSES):
         return "regression"
     return "multiclass"
-
-
-def column_info(column: pd.Series) -> dict[str, Any]:
-    """Type, missing count and number of distinct values of one column."""
-    return {"type": column_type(column), "missing": int(column.isna().sum()), "unique": int(column.nunique())}
-
-
-def column_type(column: pd.Series) -> str:
-    """numeric, boolean, datetime, text or categorical."""
-    import pandas as pd
-
-    values = column.dropna()
-    if pd.api.types.is_bool_dtype(values):
-        return "boolean"
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return "datetime"
-    if pd.api.types.is_numeric_dtype(values):
-        return (
-            "boolean"
-            if len(values) and set(values.unique().tolist()) <= {0, 1} and values.nunique() == 2
-            else "numeric"
-        )
-    text = values.astype(str).str.strip()
-    if text.empty:
-        return "categorical"
-    if set(text.str.lower().unique()) <= _BOOLEAN_WORDS and text.nunique() == 2:
-        return "boolean"
-    sample = text.head(200)
-    if sample.str.match(_DATE_LIKE).mean() > 0.95:
-        return "datetime"
-    if sample.str.split().str.len().mean() > 3 and text.nunique() > 0.5 * len(text):
-        return "text"
-    return "categorical"
-
-
-def label_space(target: pd.Series) -> list[Any]:
-    """The distinct labels, as plain Python values, sorted numerically when they are numbers."""
-    values = [_plain(v) for v in target.dropna().unique().tolist()]
-    try:
-        return sorted(values, key=float)
-    except (TypeError, ValueError):
-        return sorted(values, key=str)
-
-
-def class_balance(target: pd.Series, labels: list[Any]) -> dict[str, float]:
-    """Share of each label among the non-missing target values, rounded to 4 digits."""
-    counts = target.dropna().map(_plain).value_counts()
-    total = int(counts.sum())
-    return {str(label): round(int(counts.get(label, 0)) / total, 4) for label in labels}
 
 
 def draft_notes(card: DataCard) -> list[str]:
@@ -342,7 +268,7 @@ def _test_options(
 ) -> dict[str, Any]:
     """Read the test file like the training file; returns read options it needs in addition."""
     extra: dict[str, Any] = {}
-    if not test.name.lower().endswith(PARQUET_SUFFIXES) and test.exists():
+    if not is_parquet(test) and test.exists():
         first = _first_fields(test, options.get("sep", ","))
         if (
             first
@@ -350,8 +276,7 @@ def _test_options(
             and _first_fields(test, options.get("sep", ","), line=1) == len(train.columns)
         ):
             extra["test_skiprows"] = 1
-    skiprows = int(options.get("skiprows", 0)) + extra.get("test_skiprows", 0)
-    frame, _ = read_table(test, {**options, "skiprows": skiprows})
+    frame, _ = read_table(test, {**options, **extra}, split="test")
     missing = [c for c in train.columns if c not in frame.columns]
     if missing:
         raise DataError(
@@ -434,16 +359,6 @@ def _holds(frame: pd.DataFrame, marker: str) -> bool:
 
 def _integral(values: pd.Series) -> bool:
     return bool(((values % 1) == 0).all())
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        return value.strip()
-    return value
 
 
 def _name_from(path: Path) -> str:

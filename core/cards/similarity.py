@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from automl_gpt.cards import DataCard
+from automl_gpt.cards.table import read_table
 from automl_gpt.errors import UsageError
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -264,17 +265,14 @@ def _imbalance(shares: list[float]) -> float | None:
 
 
 def read_train_table(card: DataCard) -> Any | None:
-    """The card's training file as a pandas DataFrame, when it is a CSV/Parquet file under
-    :data:`MAX_BYTES_TO_READ` that reads; None otherwise (the backend's ``check_data`` reports what is wrong)."""
+    """The card's training file as a pandas DataFrame, read as its ``read_options`` say, when it is a CSV/Parquet
+    file under :data:`MAX_BYTES_TO_READ` that reads; None otherwise (the backend's ``check_data`` reports what is
+    wrong)."""
     path = card.split_path("train")
     if path is None or not path.is_file() or path.stat().st_size > MAX_BYTES_TO_READ:
         return None
-    import pandas as pd
-
     try:
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, **_pandas_options(card.read_options))
+        return read_table(path, card.read_options)
     except Exception:  # unreadable here: the backend's check_data reports it properly
         return None
 
@@ -306,14 +304,3 @@ def _categorical_like(column: Any) -> bool:
         return True
     values = column.dropna()
     return bool(len(values)) and bool((values % 1 == 0).all()) and values.nunique() <= MAX_CODES
-
-
-def _pandas_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The common CSV read options (``sep``, ``header``, ``names``, ``na_values``, ``skipinitialspace``, ``skiprows``)
-    as pandas arguments."""
-    result: dict[str, Any] = {k: options[k] for k in ("sep", "names", "na_values", "skiprows") if k in options}
-    if "header" in options:
-        result["header"] = 0 if options["header"] else None
-    if "skipinitialspace" in options:
-        result["skipinitialspace"] = bool(options["skipinitialspace"])
-    return result

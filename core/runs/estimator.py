@@ -171,7 +171,7 @@ def write_table(frame: pd.DataFrame, y: np.ndarray, root: Path, *, name: str, ta
                 labels: list[str] | None) -> Path:
     """Write ``frame`` with target ``y`` as Parquet and a data card drafted from it; returns the card's path."""
     from automl_gpt.cards import DataCard, card_from_mapping
-    from automl_gpt.cards.draft import class_balance, column_info
+    from automl_gpt.cards.table import class_balance, column_info
 
     target = "target" if "target" not in frame.columns else f"target_{uuid.uuid4().hex[:6]}"
     table = frame.copy()

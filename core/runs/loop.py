@@ -393,9 +393,9 @@ class Loop:
         """Add this session's wall time and planner statistics (LLM calls, fallbacks) to the study's totals."""
         attrs = self.store.study.user_attrs
         self.store.study.set_user_attr("wall_s", float(attrs.get("wall_s") or 0.0) + elapsed)
-        stats = getattr(planner, "stats", None)
-        if callable(stats):
-            self.store.study.set_user_attr("planner_stats", _merge_stats(attrs.get("planner_stats") or {}, stats()))
+        stats = planner.stats()
+        if stats:
+            self.store.study.set_user_attr("planner_stats", _merge_stats(attrs.get("planner_stats") or {}, stats))
 
 
 EXPERIENCE_PLANNERS = ("llm", "transfer")

@@ -35,12 +35,12 @@ import numpy as np
 import pandas as pd
 from automl_gpt.cards import DataCard
 from automl_gpt.cards.draft import small_data_warning
+from automl_gpt.cards.table import is_parquet, pandas_read_options, read_table
 from automl_gpt.errors import CardError, DataError
 
 logger = logging.getLogger("automl_gpt_backend_tabular.data")
 SplitName = Literal["train", "valid", "test"]
 READ_OPTIONS = ("sep", "header", "names", "na_values", "skipinitialspace", "skiprows", "test_skiprows", "label_suffix")
-PARQUET_SUFFIXES = (".parquet", ".pq")
 CLASSIFICATION = ("binary", "multiclass")
 _CACHE_SIZE = 4
 _WHOLE_NUMBER = re.compile(r"^[+-]?\d+\.0*$")  # "1.0", "2.00": a whole number written as a float
@@ -70,10 +70,7 @@ def read_split(card: DataCard, split: SplitName) -> pd.DataFrame:
     if key in _cache:
         _cache.move_to_end(key)
         return _cache[key].copy()
-    frame = read_file(path, split, options)
-    if frame.empty or len(frame.columns) == 0:
-        raise DataError(f"{path}: {split} file has no rows (fill it, or fix 'read_options' in the card)")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = read_table(path, options, split=split, fix=f"fix the file, or '{split}' and 'read_options' in the card")
     _cache[key] = frame
     if len(_cache) > _CACHE_SIZE:
         _cache.popitem(last=False)
@@ -272,44 +269,13 @@ def _read_options(card: DataCard) -> dict[str, Any]:
     return options
 
 
-def read_file(path: Path, split: str, options: dict[str, Any]) -> pd.DataFrame:
-    """Read a CSV or Parquet file with the card's read options; ``split`` names the file in errors."""
-    if path.name.lower().endswith(PARQUET_SUFFIXES):
-        try:
-            return pd.read_parquet(path)
-        except Exception as exc:
-            raise DataError(f"{path}: cannot read Parquet: {type(exc).__name__}: {exc}") from None
-    header = options.get("header", True)
-    names = options.get("names")
-    if not header and not names:
-        raise DataError(f"{path}: read_options say header: false but give no 'names' (list the column names)")
-    skiprows = int(options.get("skiprows", 0)) + (int(options.get("test_skiprows", 0)) if split == "test" else 0)
-    try:
-        return pd.read_csv(
-            path,
-            sep=options.get("sep", ","),
-            header=0 if header else None,
-            names=names,
-            na_values=options.get("na_values"),
-            skipinitialspace=bool(options.get("skipinitialspace", False)),
-            skiprows=skiprows,
-            skip_blank_lines=True,
-        )
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: {split} file is empty (fill it, or fix the path in the card)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path}: cannot read as CSV: {message} (check sep/header/names in read_options)") from None
-
-
 def _warn_duplicated_names(path: Path | None, options: dict[str, Any]) -> None:
     """Warn when a CSV header names a column twice: pandas reads the repeat as ``name.1`` without a word."""
-    if path is None or path.name.lower().endswith(PARQUET_SUFFIXES) or not options.get("header", True):
+    if path is None or is_parquet(path) or not options.get("header", True):
         return
+    first_row = pandas_read_options({**options, "header": False, "names": None})  # the header line, read as data
     try:
-        header = pd.read_csv(path, sep=options.get("sep", ","), header=None, nrows=1, dtype=str,
-                             skiprows=int(options.get("skiprows", 0)),
-                             skipinitialspace=bool(options.get("skipinitialspace", False)))
+        header = pd.read_csv(path, nrows=1, dtype=str, **first_row)
     except (ValueError, OSError, EOFError, pd.errors.ParserError):
         return  # the file was read a moment ago; a header that cannot be re-read only costs the warning
     names = [str(name).strip() for name in header.iloc[0].tolist()] if len(header) else []

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from automl_gpt.cards.table import read_table
 from automl_gpt.errors import DataError, UsageError
 from automl_gpt.prediction import PredictionReport, TablePredictor, check_output, warn
 from automl_gpt_backend_tabular import data
@@ -66,8 +67,8 @@ class XGBoostPredictor(TablePredictor):
         if not data_path.is_file():
             raise DataError(f"{data_path}: not a file (give a CSV or Parquet table with the model's feature columns)")
         options = dict(self.saved.config.get("read_options") or {})
-        frame = data.read_file(data_path, self._file_kind(data_path), options)
-        frame.columns = [str(c).strip() for c in frame.columns]
+        frame = read_table(data_path, options, split=self._file_kind(data_path),
+                           fix="give a CSV or Parquet table with the model's feature columns")
         predictions, warnings = self.predict_table(frame, str(data_path))
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix.lower() == ".parquet":

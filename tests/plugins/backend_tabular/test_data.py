@@ -29,6 +29,12 @@ def test_adult_is_read_exactly_as_published(adult_card: DataCard) -> None:
     assert test["age"].iloc[0] == 25, "the junk first line of adult.test is skipped"
 
 
+def test_the_meta_features_read_the_training_file_as_the_backend_does(adult_card: DataCard) -> None:
+    from automl_gpt.cards.similarity import read_train_table
+
+    pd.testing.assert_frame_equal(read_train_table(adult_card), data.read_split(adult_card, "train"))
+
+
 def test_adult_labels_lose_the_trailing_dot(adult_card: DataCard) -> None:
     train = data.load_split(adult_card, "train")
     test = data.load_split(adult_card, "test")
