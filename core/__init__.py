@@ -33,5 +33,5 @@ def __getattr__(name: str) -> Any:
     if name in ESTIMATORS:
         from automl_gpt.runs import estimator
 
-        return getattr(estimator, name)
+        return getattr(estimator, name)  # a module __getattr__ (PEP 562): the name is one of ESTIMATORS
     raise AttributeError(f"module 'automl_gpt' has no attribute {name!r}")

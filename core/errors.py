@@ -63,9 +63,16 @@ class SearchSpaceError(UsageError):
 
 
 class LLMError(AutomlGptError):
-    """An LLM provider call failed. ``retryable`` says whether a retry with back-off may help."""
+    """An LLM provider call failed. ``retryable`` says whether a retry with back-off may help.
+
+    ``retry_after`` is the wait in seconds the provider asked for (its Retry-After), which the LLM client honours
+    before the next attempt; ``status`` the HTTP status of the failed call. Both are None when unknown;
+    :func:`automl_gpt.llm.client.http_error` sets them.
+    """
 
     retryable = False
+    retry_after: float | None = None
+    status: int | None = None
 
 
 class LLMAuthError(LLMError):

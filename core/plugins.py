@@ -26,7 +26,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 import pluggy
 from automl_gpt import hookspecs
@@ -67,6 +67,14 @@ class PlannerInfo:
             "available": self.requirements.available,
             "unavailable_reason": self.requirements.reason,
         }
+
+
+@runtime_checkable
+class DeclaresRequirements(Protocol):
+    """A plugin module that says what it needs installed with a module-level ``requirements`` (optional; see
+    docs/plugins.md): when they are missing, ``plugins list`` shows the plugin unavailable, with the install hint."""
+
+    requirements: Requirements
 
 
 T = TypeVar("T", Backend, LLMProvider, PlannerInfo)
@@ -121,6 +129,7 @@ class PluginManager:
     def register_module(self, module: ModuleType | object, *, name: str | None = None, source: str = "in-process",
                         version: str | None = None) -> PluginRecord:
         """Register an already imported plugin object (a module, or any object with hook implementations)."""
+        # any object with hook implementations may be registered: only a module (or a class) has a __name__
         name = name or str(getattr(module, "__name__", type(module).__name__))
         record = PluginRecord(name=name, module=str(getattr(module, "__name__", name)), source=source, version=version)
         try:
@@ -248,7 +257,7 @@ class PluginManager:
 
     def _collect(self, hook_name: str, kind: type[T]) -> dict[str, T]:
         registry: dict[str, T] = {}
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():  # pluggy: a hook is found by its name
             record = self.records.get(impl.plugin_name)
             found: list[T] = []
 
@@ -284,11 +293,12 @@ class PluginManager:
             if self.strict:
                 raise PluginError(f"plugin '{record.name}': {unknown}")
             return
-        requirements = getattr(module, "requirements", None)
-        if isinstance(requirements, Requirements) and not requirements.available:
+        if not isinstance(module, DeclaresRequirements) or not isinstance(module.requirements, Requirements):
+            return
+        if not module.requirements.available:
             record.status = "unavailable"
-            record.error = requirements.reason
-            record.install_hint = requirements.install_hint
+            record.error = module.requirements.reason
+            record.install_hint = module.requirements.install_hint
 
     def _unknown_hooks(self, plugin: object) -> str | None:
         """'unknown hook 'x' (did you mean 'y'?)' for implementations matching no hook spec; None when all do."""
@@ -350,6 +360,5 @@ def _flag(variable: str) -> bool:
 
 
 def _version(ep: EntryPoint) -> str | None:
-    dist = getattr(ep, "dist", None)
-    return dist.version if dist is not None else None
+    return ep.dist.version if ep.dist is not None else None
 

@@ -98,7 +98,7 @@ class DataCard(_Card):
 
     def split_path(self, split: Literal["train", "valid", "test"]) -> Path | None:
         """Absolute path of a split's file, or None when the card has no such split."""
-        entry = getattr(self, split)
+        entry = {"train": self.train, "valid": self.valid, "test": self.test}[split]
         return None if entry is None else self.resolve(entry.path)
 
 
@@ -153,9 +153,10 @@ def read_card_file(path: str | Path) -> tuple[dict[str, Any], Path]:
         try:
             data = safe_yaml(text, path)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
+            marked = exc if isinstance(exc, yaml.MarkedYAMLError) else None  # a parse error knows where it is
+            mark = marked.problem_mark if marked is not None else None
             line = mark.line + 1 + line_offset if mark is not None else None
-            problem = getattr(exc, "problem", None) or str(exc)
+            problem = (marked.problem if marked is not None else None) or str(exc)
             raise CardError(path, f"not valid YAML: {problem}", line=line, fix="fix the YAML syntax") from None
     if not isinstance(data, dict):
         raise CardError(path, "a card must be a mapping of fields", fix="write 'field: value' lines")

@@ -46,7 +46,7 @@ class LazyGroup(click.Group):
         if target is None or not _module_exists(target):
             return None
         module_name, attribute = target.split(":")
-        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)  # the lazy table's target
         return command
 
 

@@ -119,8 +119,8 @@ def http_error(provider: str, status: int, detail: str, *, retry_after: float | 
         error = LLMServerError(f"{provider}: server error (HTTP {status}): {detail}")
     else:
         error = LLMError(f"{provider}: request rejected (HTTP {status}): {detail}")
-    if retry_after is not None:
-        error.retry_after = retry_after
+    error.retry_after = retry_after
+    error.status = status
     return error
 
 
@@ -357,7 +357,7 @@ class LLMClient:
                         message += f" (after {tries + 1} attempts)"
                     raise type(exc)(message) from None
                 tries += 1
-                delay = self._delay(tries, getattr(exc, "retry_after", None))
+                delay = self._delay(tries, exc.retry_after)
                 with self._lock:
                     self.retried += 1
                     self.waits.append(delay)
@@ -388,7 +388,7 @@ class LLMClient:
 
     def _redact(self, text: str) -> str:
         """``text`` without any known key, including one the model was given directly (``secret_values``)."""
-        return redact(text, extra=getattr(self.model, "secret_values", ()))
+        return redact(text, extra=self.model.secret_values)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -408,7 +408,7 @@ class LLMClient:
             prompt=prompt,
             schema=schema,
             settings=settings,
-            endpoint=getattr(self.model, "endpoint", None),
+            endpoint=self.model.endpoint,
         )
 
     def _lookup(self, key: str | None) -> CachedAnswer | None:

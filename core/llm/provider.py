@@ -61,10 +61,18 @@ class LLMResponse:
 
 
 class LLMModel:
-    """One model of one provider, ready to call. Implementations must be safe to call repeatedly."""
+    """One model of one provider, ready to call. Implementations must be safe to call repeatedly.
+
+    ``endpoint`` says where the model answers (a server URL, a weights file's name and size) when the same name
+    can mean different models; it is part of the response-cache key. ``secret_values`` are credentials the model
+    was given directly (a key passed in options, in no key store): the client scrubs them from every answer and
+    error, as it scrubs stored keys.
+    """
 
     provider: str = ""
     name: str = ""
+    endpoint: str | None = None
+    secret_values: tuple[str, ...] = ()
 
     def generate(self, prompt: str, *, system: str | None = None,
                  settings: GenerationSettings = GenerationSettings()) -> LLMResponse:

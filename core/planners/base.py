@@ -134,6 +134,11 @@ class Planner:
     def tell(self, candidate: Candidate, result: TrialResult) -> None:
         """The real outcome of a candidate the planner handed out (or one a warm start enqueued)."""
 
+    def stats(self) -> dict[str, float]:
+        """Counters the run adds up across its sessions into the report's planner statistics (LLM calls, tokens,
+        fallbacks...); a planner without any returns none."""
+        return {}
+
 
 def config_key(config: dict[str, Any]) -> str:
     """A canonical string of a configuration, for de-duplication."""

@@ -20,7 +20,7 @@ import logging
 import random
 import statistics
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from automl_gpt.errors import LLMAuthError, LLMError, SearchSpaceError
 from automl_gpt.llm import GenerationSettings, LLMResponse
@@ -37,6 +37,9 @@ from automl_gpt.planners.predictor import expected_improvement, predictor_for
 from automl_gpt.planners.transfer import untried_transfers
 from automl_gpt.training import Objective, TrialResult, TrialState
 
+if TYPE_CHECKING:  # the client module (and its cache) loads only when the planner first calls the LLM
+    from automl_gpt.llm.client import StructuredResponse
+
 logger = logging.getLogger("automl_gpt.planner")
 
 EXTRA_PLANS = 0
@@ -47,10 +50,11 @@ PLANNING_TIMEOUT_S = 300.0
 
 
 class JSONClient(Protocol):
-    """What the planner needs from an LLM client (``automl_gpt.llm.client.LLMClient`` satisfies it)."""
+    """What the planner needs from an LLM client (``automl_gpt.llm.client.LLMClient`` satisfies it): a JSON
+    answer already validated against the schema, with the client's ``repairs`` of it."""
 
     def generate_json(self, prompt: str, schema: dict[str, Any], *, system: str | None = None,
-                      settings: GenerationSettings = ...) -> LLMResponse: ...
+                      settings: GenerationSettings = ...) -> StructuredResponse: ...
 
 
 def plan_schema(context: PlanningContext, n_plans: int) -> dict[str, Any]:
@@ -215,7 +219,7 @@ class LLMPlanner(Planner):
         seen = {config_key(t.config) for t in self.context.history}
         for index, plan in enumerate(plans):
             self._stats["plans_proposed"] += 1
-            clipped = [note for note in getattr(response, "repairs", []) if note.startswith(f"plans/{index}/")]
+            clipped = [note for note in response.repairs if note.startswith(f"plans/{index}/")]
             candidate = self._validate(plan, index, clipped)
             if candidate is None:
                 continue

@@ -145,7 +145,7 @@ def predict_logs(context: PlanningContext, configs: Sequence[Mapping[str, Any]],
             continue
         items = response.data.get("predictions") if isinstance(response.data, dict) else None
         items = items if isinstance(items, list) else []
-        repairs = list(getattr(response, "repairs", []))
+        repairs = list(response.repairs)
         for index, config in enumerate(chunk):
             item = items[index] if index < len(items) and isinstance(items[index], dict) else {}
             notes = [note for note in repairs if note.startswith(f"predictions/{index}/")]

@@ -12,7 +12,7 @@ import html
 import math
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from automl_gpt.planners.base import PastTrial, predicted_and_real
 from automl_gpt.requirements import Requirements
@@ -120,11 +120,13 @@ def _importances(study: Any, target: str) -> Any:
     return plot_param_importances(study, evaluator=PedAnovaImportanceEvaluator(), target_name=target)
 
 
-def _optuna_plot(name: str, study: Any, target: str, params: list[str] | None) -> Any:
-    import optuna.visualization
+def _optuna_plot(name: Literal["plot_parallel_coordinate", "plot_slice"], study: Any, target: str,
+                 params: list[str] | None) -> Any:
+    from optuna.visualization import plot_parallel_coordinate, plot_slice
 
     _require_complete(study, 2)
-    return getattr(optuna.visualization, name)(study, params=params, target_name=target)
+    plot = plot_parallel_coordinate if name == "plot_parallel_coordinate" else plot_slice
+    return plot(study, params=params, target_name=target)
 
 
 def _important_params(study: Any) -> list[str] | None:

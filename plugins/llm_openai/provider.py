@@ -117,14 +117,12 @@ class OpenAIModel(LLMModel):
             raise LLMServerError(f"openai: cannot connect to {self.endpoint}: {exc}") from None
         except openai.APIStatusError as exc:
             headers = exc.response.headers
-            error = http_error(
+            raise http_error(
                 "openai",
                 exc.status_code,
                 str(exc.message),
                 retry_after=parse_retry_after(headers.get("retry-after"), headers.get("retry-after-ms")),
-            )
-            error.status = exc.status_code
-            raise error from None
+            ) from None
         except (openai.OpenAIError, ValueError) as exc:
             raise LLMServerError(
                 f"openai: malformed response from {self.endpoint}: {type(exc).__name__}: {str(exc)[:200]}"
@@ -132,7 +130,7 @@ class OpenAIModel(LLMModel):
         return _response(completion, self.endpoint)
 
 
-def _response(completion: Any, endpoint: str) -> LLMResponse:
+def _response(completion: Any, endpoint: str | None) -> LLMResponse:
     choices = getattr(completion, "choices", None)
     if not choices:
         raise LLMServerError(f"openai: malformed response from {endpoint}: no choices")
@@ -146,8 +144,7 @@ def _response(completion: Any, endpoint: str) -> LLMResponse:
 
 def _rejects_format(error: LLMError) -> bool:
     """Whether the server refused the request's response_format (400/422, or any status that names it)."""
-    status = getattr(error, "status", None)
-    return status in (400, 422) or (status is not None and "response_format" in str(error))
+    return error.status in (400, 422) or (error.status is not None and "response_format" in str(error))
 
 
 def _response_format(mode: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,8 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
 import predictor  # noqa: E402
-from automl_gpt.llm import GenerationSettings, LLMResponse, Usage  # noqa: E402
+from automl_gpt.llm import GenerationSettings, Usage  # noqa: E402
+from automl_gpt.llm.client import StructuredResponse  # noqa: E402
 from automl_gpt.planners.knowledge import PerformanceMatrix, task_family  # noqa: E402
 from suite import SUITE  # noqa: E402
 
@@ -39,13 +40,13 @@ class RankingLLM:
         self.calls = 0
 
     def generate_json(self, prompt: str, schema: dict[str, Any], *, system: str | None = None,
-                      settings: GenerationSettings | None = None) -> LLMResponse:
+                      settings: GenerationSettings | None = None) -> StructuredResponse:
         self.calls += 1
         n = schema["properties"]["predictions"]["minItems"]
         key = next(iter(schema["properties"]["predictions"]["items"]["properties"]))
         items = [{key: [-1.0] * 4}] + [{key: [0.9, 0.8, 0.7, 0.1 * i]} for i in range(1, n)]
         data = {"predictions": items}
-        return LLMResponse(json.dumps(data), Usage(10, 10), "ranking", data)
+        return StructuredResponse(json.dumps(data), Usage(10, 10), "ranking", data)
 
     def stats(self) -> dict[str, Any]:
         return {"provider": "scripted", "model": "ranking", "calls": self.calls, "cache_hits": 0,

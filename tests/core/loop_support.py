@@ -14,7 +14,8 @@ from typing import Any
 from automl_gpt import hookimpl
 from automl_gpt.cards import DataCard, ModelCard, card_from_mapping
 from automl_gpt.errors import LLMOutputError
-from automl_gpt.llm import GenerationSettings, LLMResponse, Usage
+from automl_gpt.llm import GenerationSettings, Usage
+from automl_gpt.llm.client import StructuredResponse
 from automl_gpt.training import Backend, LogRecord, Objective, TrainingLog, TrainingRequest, TrialResult, TrialState
 
 MODEL_CARD = {
@@ -96,13 +97,13 @@ class ScriptedLLM:
         self.schemas: list[dict[str, Any]] = []
 
     def generate_json(self, prompt: str, schema: dict[str, Any], *, system: str | None = None,
-                      settings: GenerationSettings | None = None) -> LLMResponse:
+                      settings: GenerationSettings | None = None) -> StructuredResponse:
         self.prompts.append(prompt)
         self.schemas.append(schema)
         answer = self.answers.pop(0) if self.answers else LLMOutputError("no more scripted answers")
         if isinstance(answer, Exception):
             raise answer
-        return LLMResponse(json.dumps(answer), Usage(100, 50, None, 0.01), "scripted", data=answer)
+        return StructuredResponse(json.dumps(answer), Usage(100, 50, None, 0.01), "scripted", data=answer)
 
 
 def plan(x: float, lr: float = 0.3, kind: str = "smooth", curve: tuple[float, ...] = (5, 2, 1, 0.5),
