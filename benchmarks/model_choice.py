@@ -249,9 +249,25 @@ def report(cells: list[dict[str, Any]], args: argparse.Namespace, title: str) ->
                 lines.append(f"| {row} | {budget} | {cell['score']:+.3f} | {cell['rank']:.2f} | "
                              + ", ".join(f"{c} {n}" for c, n in wins.most_common()) + f" | {ratio} |")
         parts.append("\n".join(lines))
+    parts.append(per_dataset(items, planners, max(budgets), seeds))
     text = "\n".join(parts)
     print(text, flush=True)
     return text
+
+
+def per_dataset(items: list[dict[str, Any]], planners: list[str], budget: int, seeds: list[int]) -> str:
+    """Per dataset at ``budget``: the card each ``auto`` seed chose and the test-loss ratio auto/xgboost."""
+    header = " | ".join(f"auto/{p}: chosen cards | test-loss ratio" for p in planners)
+    lines = [f"\nper dataset at {budget} trials (chosen card per seed; geometric mean over seeds of the test-loss "
+             "ratio auto/xgboost)", "", f"| dataset | task | {header} |", "|---|---|" + "---|---|" * len(planners)]
+    for item in items:
+        cells = []
+        for planner in planners:
+            picks = [chosen(item["trials"][f"auto/{planner}"][str(s)], budget) for s in seeds]
+            ratio, _ = test_ratio([item], planner, budget, seeds)
+            cells.append(", ".join(p["card"] if p else "-" for p in picks) + f" | {ratio:.3f}")
+        lines.append(f"| {item['dataset']} | {item['task']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 # -- suite and Adult --------------------------------------------------------------------------------------------
