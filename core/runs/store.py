@@ -36,7 +36,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automl_gpt.cards.model_choice import is_choice_spec, same_model_pruner
 from automl_gpt.cards.search_space import CategoricalParam, FloatParam, IntParam, SearchSpace
@@ -44,6 +44,11 @@ from automl_gpt.errors import DamagedFileError, StorageError, UsageError
 from automl_gpt.files import write_text_atomic
 from automl_gpt.planners.base import Candidate, PastTrial, Prediction
 from automl_gpt.training import Direction, TrainingLog, TrialResult, TrialState
+
+if TYPE_CHECKING:  # Optuna loads when a store opens, not at start-up (``plugins list`` stays fast)
+    from optuna.storages import RDBStorage
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial, Trial
 
 logger = logging.getLogger("automl_gpt.runs.store")
 
@@ -132,7 +137,7 @@ def slug(name: str, max_length: int = MAX_SLUG) -> str:
     return text or "run"
 
 
-def open_storage(url: str, heartbeat_s: int | None = 10) -> Any:
+def open_storage(url: str, heartbeat_s: int | None = 10) -> RDBStorage:
     """An Optuna RDB storage with heartbeats and one retry of trials whose worker died."""
     import optuna
 
@@ -153,7 +158,7 @@ def open_storage(url: str, heartbeat_s: int | None = 10) -> Any:
     return storage
 
 
-def _created_once(create: Callable[[], Any], attempts: int = 5) -> Any:
+def _created_once(create: Callable[[], RDBStorage], attempts: int = 5) -> RDBStorage:
     """``create()``, again when it lost the race to create a fresh database's tables to another process.
 
     Optuna creates its tables and schema-version row on first use; two processes opening one fresh study at once
@@ -187,7 +192,7 @@ def _fast_sqlite(engine: Any) -> None:
     engine.dispose()  # connections opened before the listener existed are replaced
 
 
-def _retry_callback() -> Callable[[Any, Any], None]:
+def _retry_callback() -> Callable[[Study, FrozenTrial], None]:
     """Queue a failed trial again (at most ``MAX_RETRIES`` times) with its configuration and candidate only.
 
     Optuna's callback copies every user attribute onto the retry. The dead worker's ``worker`` signature would
@@ -201,7 +206,7 @@ def _retry_callback() -> Callable[[Any, Any], None]:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
 
-    def requeue(study: Any, trial: Any) -> None:
+    def requeue(study: Study, trial: FrozenTrial) -> None:
         fresh = copy.copy(trial)
         fresh.user_attrs = {k: v for k, v in trial.user_attrs.items() if k not in (WORKER_ATTR, RESULT_ATTR)}
         retry(study, fresh)
@@ -317,31 +322,31 @@ class RunStore:
         }}
         self.study.enqueue_trial(candidate.config, user_attrs=attrs, skip_if_exists=False)
 
-    def trials(self) -> list[Any]:
+    def trials(self) -> list[FrozenTrial]:
         """One read of every trial of the study (pass it to the helpers below to avoid re-reading)."""
         return self.study.get_trials(deepcopy=False)
 
-    def waiting(self, trials: list[Any] | None = None) -> int:
+    def waiting(self, trials: list[FrozenTrial] | None = None) -> int:
         import optuna
 
         return sum(t.state == optuna.trial.TrialState.WAITING for t in trials or self.trials())
 
-    def running(self, trials: list[Any] | None = None) -> int:
+    def running(self, trials: list[FrozenTrial] | None = None) -> int:
         import optuna
 
         return sum(t.state == optuna.trial.TrialState.RUNNING for t in trials or self.trials())
 
-    def retried(self, trials: list[Any] | None = None) -> set[int]:
+    def retried(self, trials: list[FrozenTrial] | None = None) -> set[int]:
         """Numbers of failed trials that were queued again (their retry carries their budget slot)."""
         return {n for t in (trials if trials is not None else self.trials())
                 for n in t.system_attrs.get("retry_history", [])}
 
-    def slots_used(self, trials: list[Any] | None = None) -> int:
+    def slots_used(self, trials: list[FrozenTrial] | None = None) -> int:
         """Trials that count against the budget: every trial, a retried one and its retries counted once."""
         trials = trials if trials is not None else self.trials()
         return len(trials) - len(self.retried(trials))
 
-    def take(self) -> tuple[Any, Candidate]:
+    def take(self) -> tuple[Trial, Candidate]:
         """Take the oldest WAITING trial as this worker's running trial (call under the planning lock).
 
         Sends the trial's first heartbeat (:meth:`heartbeat` sends the later ones).
@@ -349,7 +354,7 @@ class RunStore:
         trial = self.study.ask()
         # Beat, fill in the parameters, then sign: a trial signed by a worker always has a heartbeat and its whole
         # configuration, so a worker that dies at any point is noticed (see fail_stale for the unsigned case).
-        self.storage.record_heartbeat(trial._trial_id)
+        self.storage.record_heartbeat(_trial_id(trial))
         config = self.space.active(self.fixed_params(trial))
         for name in config:
             _suggest(trial, name, self.space[name])
@@ -363,16 +368,16 @@ class RunStore:
         )
         return trial, candidate
 
-    def fixed_params(self, trial: Any) -> dict[str, Any]:
+    def fixed_params(self, trial: Trial) -> dict[str, Any]:
         """The configuration enqueued for a trial that ``study.ask()`` handed out (maybe by another worker).
 
         Optuna keeps it in the trial's system attributes, which its public ``Trial`` no longer exposes; the
         storage's getter is the one supported way to read them.
         """
-        attrs = self.storage.get_trial_system_attrs(trial._trial_id)
+        attrs = self.storage.get_trial_system_attrs(_trial_id(trial))
         return dict(attrs.get("fixed_params") or {})
 
-    def finish(self, trial: Any, result: TrialResult, value: float | None) -> None:
+    def finish(self, trial: Trial, result: TrialResult, value: float | None) -> None:
         """Record a trial's result in the study (COMPLETE, PRUNED or FAIL) with its log and metrics.
 
         Two writes: the result as one attribute, then the state and value. The state goes straight to the storage
@@ -393,7 +398,7 @@ class RunStore:
             state, values = states.FAIL, None
         try:
             trial.set_user_attr(RESULT_ATTR, record)
-            self.storage.set_trial_state_values(trial._trial_id, state, values)
+            self.storage.set_trial_state_values(_trial_id(trial), state, values)
         except optuna.exceptions.UpdateFinishedTrialError:
             # Another worker missed our heartbeats (an overloaded machine) and failed this trial; its retry is
             # queued and will train it again, so the budget slot is not lost.
@@ -412,7 +417,7 @@ class RunStore:
             self._fail_and_requeue(trial)
         return len(running)
 
-    def fail_stale(self, trials: list[Any] | None = None) -> None:
+    def fail_stale(self, trials: list[FrozenTrial] | None = None) -> None:
         """Fail (and re-queue) trials whose worker stopped sending heartbeats.
 
         A worker killed between ``study.ask()`` and its first heartbeat leaves a RUNNING trial that Optuna's
@@ -438,19 +443,19 @@ class RunStore:
             if unsigned and trial.datetime_start and (now - trial.datetime_start).total_seconds() > 2 * grace:
                 self._fail_and_requeue(trial)
 
-    def _fail_and_requeue(self, trial: Any) -> None:
+    def _fail_and_requeue(self, trial: FrozenTrial) -> None:
         """Mark a running trial FAIL and queue its configuration again (once), as Optuna does for stale trials."""
         import optuna
 
         try:
-            failed = self.storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+            failed = self.storage.set_trial_state_values(_trial_id(trial), optuna.trial.TrialState.FAIL)
         except optuna.exceptions.UpdateFinishedTrialError:  # another worker got there first
             return
         if failed:
-            _retry_callback()(self.study, self.storage.get_trial(trial._trial_id))
+            _retry_callback()(self.study, self.storage.get_trial(_trial_id(trial)))
 
     @contextlib.contextmanager
-    def heartbeat(self, trial: Any) -> Iterator[None]:
+    def heartbeat(self, trial: Trial) -> Iterator[None]:
         """Send heartbeats for a running trial from a background thread while the block runs (the first one was
         sent by :meth:`take`, just before)."""
         interval = self.settings.heartbeat_s
@@ -459,7 +464,7 @@ class RunStore:
         def beat() -> None:
             while not stop.wait(interval):
                 with contextlib.suppress(Exception):  # a missed beat is retried at the next interval
-                    self.storage.record_heartbeat(trial._trial_id)
+                    self.storage.record_heartbeat(_trial_id(trial))
 
         thread = threading.Thread(target=beat, name=f"heartbeat-{trial.number}", daemon=True)
         thread.start()
@@ -513,7 +518,7 @@ class RunStore:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def history(self, trials: list[Any] | None = None) -> list[PastTrial]:
+    def history(self, trials: list[FrozenTrial] | None = None) -> list[PastTrial]:
         """Every finished trial, in order, as planners and reports see it.
 
         Cheap to call again as the study grows: Optuna's storage cache reads only the trials that are new or
@@ -531,7 +536,7 @@ class RunStore:
         return history
 
 
-def to_past_trial(trial: Any) -> PastTrial | None:
+def to_past_trial(trial: FrozenTrial) -> PastTrial | None:
     """An Optuna FrozenTrial as a :class:`PastTrial`; None while it is still waiting or running."""
     import optuna
 
@@ -555,9 +560,16 @@ def to_past_trial(trial: Any) -> PastTrial | None:
     return PastTrial(trial.number, dict(trial.params), result, predictions)
 
 
-def trial_source(trial: Any) -> str:
+def trial_source(trial: FrozenTrial) -> str:
     """Which planner (or ``other worker``, ``transfer``...) proposed an Optuna trial; ``?`` when unknown."""
     return str(_candidate_attrs(trial.user_attrs).get("source", "?"))
+
+
+def _trial_id(trial: Trial | FrozenTrial) -> int:
+    """A trial's id in its storage, which the storage calls above (heartbeats, state writes, system attributes)
+    take and Optuna exposes on neither ``Trial`` nor ``FrozenTrial``: the one use of an Optuna private attribute
+    in automl-gpt (checked against Optuna 4.0 to 5.0.0; a rename there fails ``tests/core/test_run_store.py``)."""
+    return trial._trial_id
 
 
 def _candidate_attrs(user_attrs: dict[str, Any]) -> dict[str, Any]:
@@ -565,7 +577,7 @@ def _candidate_attrs(user_attrs: dict[str, Any]) -> dict[str, Any]:
     return dict(user_attrs.get(CANDIDATE_ATTR) or user_attrs)
 
 
-def _suggest(trial: Any, name: str, param: FloatParam | IntParam | CategoricalParam) -> None:
+def _suggest(trial: Trial, name: str, param: FloatParam | IntParam | CategoricalParam) -> None:
     if isinstance(param, FloatParam):
         trial.suggest_float(name, param.low, param.high, log=param.log)
     elif isinstance(param, IntParam):
