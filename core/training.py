@@ -219,6 +219,12 @@ class Backend:
         answers for :meth:`knowledge_base` and gives the first trials and the predicted logs (None: none)."""
         return None
 
+    def performance_matrices(self) -> list[Path]:
+        """Every shipped performance matrix, each mined with one of this backend's model cards (the file names its
+        card); a run uses the one mined with its own card. By default :meth:`performance_matrix` alone."""
+        path = self.performance_matrix()
+        return [Path(path)] if path is not None else []
+
     def describe(self) -> dict[str, Any]:
         """What ``plugins list`` shows about this backend."""
         return {

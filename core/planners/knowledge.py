@@ -1,6 +1,7 @@
 """Shipped knowledge: a performance matrix of configurations x datasets, and the portfolio learned from it.
 
-A backend may ship a :class:`PerformanceMatrix` (:meth:`automl_gpt.training.Backend.performance_matrix`): a pool
+A backend may ship a :class:`PerformanceMatrix` per model card
+(:meth:`automl_gpt.training.Backend.performance_matrices`; :func:`shipped_matrix` finds a card's): a pool
 of configurations, each trained for real on every dataset of a public suite, with its final validation value and
 its learning curve. From it, for a new data card:
 
@@ -26,7 +27,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from automl_gpt.cards.search_space import SearchSpace
@@ -34,6 +35,9 @@ from automl_gpt.cards.similarity import CardProfile, combined_similarity
 from automl_gpt.errors import UsageError
 from automl_gpt.planners.base import Candidate
 from automl_gpt.planners.transfer import adapt_config
+
+if TYPE_CHECKING:
+    from automl_gpt.cards import ModelCard
 
 FORMAT = "automl-gpt-performance-matrix"
 FORMAT_VERSION = 1
@@ -138,6 +142,20 @@ class PerformanceMatrix:
 def read_matrix(path: Path) -> PerformanceMatrix:
     """:meth:`PerformanceMatrix.read`, once per process and file."""
     return PerformanceMatrix.read(path)
+
+
+def shipped_matrix(model_card: ModelCard) -> tuple[Path, PerformanceMatrix] | None:
+    """The matrix (and its file) that the card's backend ships for this model card: the one mined with a card of
+    the same name. None when it ships none for it (another card's configurations and scores would lend this card
+    results it never earned)."""
+    from automl_gpt.plugins import get_plugin_manager
+
+    backend = get_plugin_manager().backends().get(model_card.backend)
+    for path in backend.performance_matrices() if backend is not None else []:
+        matrix = read_matrix(Path(path))
+        if matrix.card == model_card.name:
+            return Path(path), matrix
+    return None
 
 
 def neighbour_weights(

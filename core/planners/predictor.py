@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from automl_gpt.cards import DataCard
@@ -30,6 +30,9 @@ from automl_gpt.planners.base import Candidate, PastTrial, PlanningContext, Pred
 from automl_gpt.planners.knowledge import CLASSIFICATION, PerformanceMatrix, neighbour_weights, trivial_value
 from automl_gpt.planners.surrogate import SurrogatePredictor, encode
 from automl_gpt.training import LogRecord, Objective, TrainingLog, TrialState
+
+if TYPE_CHECKING:
+    from automl_gpt.cards.model_choice import ModelChoice
 
 NAME = "matrix"
 CONFIG_BANDWIDTH = 0.15  # kernel width over encoded configurations (RMS distance in [0, 1]^d)
@@ -84,17 +87,16 @@ class MatrixPredictor:
     @classmethod
     def for_context(cls, context: PlanningContext) -> MatrixPredictor | None:
         """The predictor for a run, or None when the backend ships no matrix or the card's trivial value is unknown."""
-        from automl_gpt.planners.knowledge import read_matrix
-        from automl_gpt.plugins import get_plugin_manager
+        from automl_gpt.planners.knowledge import shipped_matrix
 
-        backend = get_plugin_manager().backends().get(context.model_card.backend)
-        path = backend.performance_matrix() if backend is not None else None
-        if path is None or read_matrix(path).card != context.model_card.name:  # mined with another model card
+        found = shipped_matrix(context.model_card)  # the one mined with the run's model card
+        if found is None:
             return None
+        path, matrix = found
         profile, trivial, text_weight = _card_facts(path, context.data_card)
         if trivial is None:
             return None
-        return cls(read_matrix(path), profile, trivial, context.space, context.objective, context.history,
+        return cls(matrix, profile, trivial, context.space, context.objective, context.history,
                    text_weight=text_weight)
 
     # -- offline part ----------------------------------------------------------------------------------------
@@ -190,9 +192,51 @@ def _card_facts(matrix_path: Path, card: DataCard) -> tuple[CardProfile, float |
     return _CARD_FACTS[key]
 
 
-def predictor_for(context: PlanningContext) -> MatrixPredictor | SurrogatePredictor:
-    """The run's predictor as its history stands: the ``matrix`` one where the backend ships a matrix, else the
-    run-only ``surrogate``. Build it once to predict several candidates."""
+class ChoicePredictor:
+    """The predictor of a run over several model cards: a candidate is predicted by the ``matrix`` predictor of the
+    card it chose (its configuration and the run's trials of that card resolved to the card's own parameters),
+    by the run-only ``surrogate`` over the union where that card has no matrix."""
+
+    def __init__(self, card: ModelChoice, members: dict[str, MatrixPredictor], fallback: SurrogatePredictor) -> None:
+        self.card, self.members, self.fallback = card, members, fallback
+
+    @classmethod
+    def for_context(cls, context: PlanningContext) -> ChoicePredictor:
+        from dataclasses import replace
+
+        from automl_gpt.cards.model_choice import ModelChoice, trials_by_member
+
+        card = context.model_card
+        assert isinstance(card, ModelChoice)
+        history = dict(trials_by_member(card, context.history))
+        members = {}
+        for member in card.members:
+            own = replace(context, model_card=member, space=member.space(), history=history.get(member.name, []))
+            predictor = MatrixPredictor.for_context(own)
+            if predictor is not None:
+                members[member.name] = predictor
+        return cls(card, members, SurrogatePredictor.for_context(context))
+
+    def predict(self, candidate: Candidate) -> Prediction | None:
+        from dataclasses import replace
+
+        from automl_gpt.cards.model_choice import resolve
+
+        member, config = resolve(self.card, candidate.config)
+        predictor = self.members.get(member.name)
+        if predictor is None:
+            return self.fallback.predict(candidate)
+        return predictor.predict(replace(candidate, config=config, predictions=[]))
+
+
+def predictor_for(context: PlanningContext) -> MatrixPredictor | ChoicePredictor | SurrogatePredictor:
+    """The run's predictor as its history stands: the ``matrix`` one where the backend ships a matrix for the run's
+    model card (for a choice of cards, each card's own: :class:`ChoicePredictor`), else the run-only
+    ``surrogate``. Build it once to predict several candidates."""
+    from automl_gpt.cards.model_choice import ModelChoice
+
+    if isinstance(context.model_card, ModelChoice):
+        return ChoicePredictor.for_context(context)
     return MatrixPredictor.for_context(context) or SurrogatePredictor.for_context(context)
 
 

@@ -29,7 +29,7 @@ from automl_gpt.cards.similarity import CardEmbedder, CardProfile, card_text, co
 from automl_gpt.errors import UsageError
 from automl_gpt.planners import config_key
 from automl_gpt.planners.base import Candidate, Experience
-from automl_gpt.planners.knowledge import PerformanceMatrix, portfolio_candidates, read_matrix, task_family
+from automl_gpt.planners.knowledge import PerformanceMatrix, portfolio_candidates, shipped_matrix, task_family
 from automl_gpt.planners.transfer import adapt_config
 from automl_gpt.training import Objective, TrainingLog
 
@@ -386,12 +386,8 @@ class ExperienceStore:
         return read_export(Path(path)) if path is not None else []
 
     def _matrix(self, model_card: ModelCard) -> PerformanceMatrix | None:
-        from automl_gpt.plugins import get_plugin_manager
-
-        backend = get_plugin_manager().backends().get(model_card.backend)
-        path = backend.performance_matrix() if backend is not None else None
-        matrix = read_matrix(Path(path)) if path is not None else None
-        return matrix if matrix is not None and matrix.card == model_card.name else None  # mined with this card
+        found = shipped_matrix(model_card)  # the one mined with this card
+        return found[1] if found is not None else None
 
     def _connect(self) -> sqlite3.Connection:
         """Open (creating when absent) the store; a file that is not a store raises, untouched."""

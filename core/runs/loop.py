@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from automl_gpt.cards import DataCard, ModelCard, load_data_card
 from automl_gpt.cards.model_choice import (
@@ -35,9 +35,6 @@ from automl_gpt.requirements import Requirements
 from automl_gpt.runs.options import SEED_MAX, check_run_options
 from automl_gpt.runs.store import RunSettings, RunStore, check_study, new_run_id
 from automl_gpt.training import Backend, LogRecord, TrainingRequest, TrialResult, TrialState
-
-if TYPE_CHECKING:  # Optuna loads with the run store, not at start-up
-    from optuna.trial import Trial as OptunaTrial
 
 Echo = Callable[[str], None]
 
@@ -305,7 +302,7 @@ class Loop:
     def _others_running(self) -> bool:
         return self.store.running() > 0
 
-    def _trial(self, trial: OptunaTrial, candidate: Candidate) -> PastTrial:
+    def _trial(self, trial: Any, candidate: Candidate) -> PastTrial:
         workdir = self.store.trial_dir(trial.number)
         with self.store.heartbeat(trial):
             result = self._train(trial, candidate, workdir)
@@ -318,7 +315,7 @@ class Loop:
         self.context.history.append(past)
         return past
 
-    def _train(self, trial: OptunaTrial, candidate: Candidate, workdir: Path) -> TrialResult:
+    def _train(self, trial: Any, candidate: Candidate, workdir: Path) -> TrialResult:
         timeout = self.settings.trial_timeout_s
         started = time.monotonic()
         reported = {"count": 0}
@@ -435,8 +432,18 @@ def load_experience(experiment: Experiment, echo: Echo) -> tuple[list[Experience
         echo(f"experience: {shown}" + (f" and {more} more" if more > 0 else ""))
     if portfolio:
         echo(f"knowledge: a portfolio of {len(portfolio)} first configurations learned from the shipped performance "
-             f"matrix; first: {portfolio[0].rationale.removeprefix('portfolio: ')}")
+             f"{matrices(experiment.model_card)}; first: {portfolio[0].rationale.removeprefix('portfolio: ')}")
     return experience, portfolio
+
+
+def matrices(card: ModelCard) -> str:
+    """Which shipped performance matrices a run's portfolio came from, for the run's first lines."""
+    from automl_gpt.planners.knowledge import shipped_matrix
+
+    found = [(m.name, shipped_matrix(m)) for m in (card.members if isinstance(card, ModelChoice) else [card])]
+    named = [f"{name} ({len(f[1].datasets)} datasets x {len(f[1].configs)} configurations)"
+             for name, f in found if f is not None]
+    return f"matri{'ces' if len(named) > 1 else 'x'} of {', '.join(named)}"
 
 
 def remember_run(experiment: Experiment, history: list[PastTrial], run_id: str, echo: Echo) -> None:

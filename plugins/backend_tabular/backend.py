@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pydantic and yaml load only when cards are needed, keeping 
     from automl_gpt.runs.ensemble import Ensemble, EnsembleRequest
 
 MODEL_CARDS = Path(__file__).parent / "model_cards"
-PERFORMANCE_MATRIX = Path(__file__).parent / "knowledge" / "xgboost_matrix.json.gz"
+KNOWLEDGE = Path(__file__).parent / "knowledge"
 CARD_FILES = ("xgboost", "hist_gradient_boosting", "linear")
 # Parameters that apply to some tasks only: each card file becomes one card per distinct parameter set.
 TASK_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
@@ -90,8 +90,13 @@ class XGBoostBackend(Backend):
         return ensemble.build(request)
 
     def performance_matrix(self) -> Path | None:
-        """A pool of configurations trained on the 222 PMLB datasets (benchmarks/mine_knowledge.py)."""
-        return PERFORMANCE_MATRIX if PERFORMANCE_MATRIX.exists() else None
+        """The default card's matrix: a pool of XGBoost configurations trained on the 222 PMLB datasets
+        (benchmarks/mine_knowledge.py)."""
+        return next(iter(self.performance_matrices()), None)
+
+    def performance_matrices(self) -> list[Path]:
+        """One matrix per model card mined (``benchmarks/mine_knowledge.py --model CARD``), ``xgboost`` first."""
+        return [path for path in (KNOWLEDGE / f"{name}_matrix.json.gz" for name in CARD_FILES) if path.exists()]
 
 
 @cache

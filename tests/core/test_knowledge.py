@@ -87,10 +87,12 @@ def test_trivial_values_are_the_prior_log_loss_and_the_target_spread() -> None:
 
 
 @pytest.mark.slow
-def test_the_shipped_matrix_serves_only_the_model_card_it_was_mined_with(tmp_path) -> None:
+def test_the_shipped_matrices_serve_each_the_model_card_it_was_mined_with(tmp_path) -> None:
     pytest.importorskip("xgboost")
     from automl_gpt.cards import DataCard
     from automl_gpt.cards.similarity import CardEmbedder
+    from automl_gpt.planners.knowledge import shipped_matrix
+    from automl_gpt.planners.transfer import adapt_config
     from automl_gpt.plugins import get_plugin_manager
     from automl_gpt.runs.experience import ExperienceStore
 
@@ -99,10 +101,17 @@ def test_the_shipped_matrix_serves_only_the_model_card_it_was_mined_with(tmp_pat
     data = DataCard(name="toy", task="binary", train=str(tmp_path / "t.csv"), target="y", n_rows=2000,
                     n_features=8, class_balance={"0": 0.7, "1": 0.3})
     store = ExperienceStore(tmp_path / "store.sqlite", embedder=CardEmbedder(text=False))
-    portfolio = store.portfolio(data, cards["xgboost"])
-    assert len(portfolio) >= 8 and all(cards["xgboost"].space().contains(c.config) for c in portfolio)
-    assert store.portfolio(data, cards["linear"]) == [], "XGBoost results are no knowledge about a linear model"
-    assert store.find_similar(data, cards["linear"]) == []
+    for name in ("xgboost", "linear"):
+        found = shipped_matrix(cards[name])
+        assert found is not None and found[0].name == f"{name}_matrix.json.gz" and found[1].card == name
+        pool = [adapt_config(c, cards[name].space()) for c in found[1].configs]
+        portfolio = store.portfolio(data, cards[name])
+        assert len(portfolio) >= 8 and all(c.config in pool for c in portfolio), name
+        assert store.find_similar(data, cards[name]), name
+    unmined = cards["xgboost"].model_copy(update={"name": "my_xgboost"})  # same space, no matrix mined with it
+    assert shipped_matrix(unmined) is None
+    assert store.portfolio(data, unmined) == [], "another card's results are no knowledge about this one"
+    assert store.find_similar(data, unmined) == []
 
 
 @pytest.mark.slow

@@ -172,7 +172,7 @@ def test_experience_and_portfolio_come_from_every_member_embedded_in_the_union(
         choice: ModelChoice, monkeypatch: pytest.MonkeyPatch) -> None:
     from automl_gpt.cards import model_choice
 
-    monkeypatch.setattr(model_choice, "knowledge_card", lambda _: "trees")  # the backend's knowledge: trees only
+    monkeypatch.setattr(model_choice, "knowledge_cards", lambda _: {"trees"})  # the backend's knowledge: trees only
 
     def find(member: ModelCard) -> list[Experience]:
         own = Experience(f"run-{member.name}", 0.9 if member is LINEAR else 0.5, [member.defaults()], origin="user")
@@ -191,6 +191,14 @@ def test_experience_and_portfolio_come_from_every_member_embedded_in_the_union(
     assert [c.config for c in portfolio_by_member(choice, portfolio)] == [
         {"model": "trees", "encoding": "native", "depth": 6, "growth": "depth"}, {"model": "trees", "depth": 3}]
     assert experience_by_member(TREES, find)[0].configs == [TREES.defaults()]
+
+    monkeypatch.setattr(model_choice, "knowledge_cards", lambda _: {"trees", "linear"})  # a matrix for each
+    assert [c.config for c in portfolio_by_member(choice, portfolio)] == [  # each card's first pick, then seconds
+        {"model": "trees", "encoding": "native", "depth": 6, "growth": "depth"},
+        {"model": "linear", "linear.encoding": "onehot", "linear.growth": "l2"},
+        {"model": "trees", "depth": 3}, {"model": "linear", "depth": 3}]
+    assert {e.dataset for e in experience_by_member(choice, find) if e.origin != "user"} == {"kb-data"}
+    assert len([e for e in experience_by_member(choice, find) if e.origin != "user"]) == 2  # lent to trees and linear
 
 
 def past(number: int, config: dict[str, Any], value: float | None,
