@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automl_gpt.cards import DataCard, ModelCard, load_data_card
 from automl_gpt.cards.model_choice import (
@@ -35,6 +35,9 @@ from automl_gpt.requirements import Requirements
 from automl_gpt.runs.options import SEED_MAX, check_run_options
 from automl_gpt.runs.store import RunSettings, RunStore, check_study, new_run_id
 from automl_gpt.training import Backend, LogRecord, TrainingRequest, TrialResult, TrialState
+
+if TYPE_CHECKING:  # Optuna loads with the run store, not at start-up
+    from optuna.trial import Trial as OptunaTrial
 
 Echo = Callable[[str], None]
 
@@ -302,7 +305,7 @@ class Loop:
     def _others_running(self) -> bool:
         return self.store.running() > 0
 
-    def _trial(self, trial: Any, candidate: Candidate) -> PastTrial:
+    def _trial(self, trial: OptunaTrial, candidate: Candidate) -> PastTrial:
         workdir = self.store.trial_dir(trial.number)
         with self.store.heartbeat(trial):
             result = self._train(trial, candidate, workdir)
@@ -315,7 +318,7 @@ class Loop:
         self.context.history.append(past)
         return past
 
-    def _train(self, trial: Any, candidate: Candidate, workdir: Path) -> TrialResult:
+    def _train(self, trial: OptunaTrial, candidate: Candidate, workdir: Path) -> TrialResult:
         timeout = self.settings.trial_timeout_s
         started = time.monotonic()
         reported = {"count": 0}
