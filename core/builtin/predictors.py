@@ -9,6 +9,9 @@ from automl_gpt.planners.base import Candidate, PlanningContext, Prediction
 
 @hookimpl(trylast=True)
 def predict_training_log(candidate: Candidate, context: PlanningContext) -> Prediction | None:
-    from automl_gpt.planners.predictor import predictor_for
+    from automl_gpt.planners.predictor import NAME, predictor_for
+    from automl_gpt.planners.surrogate import SurrogatePredictor
 
+    if any(candidate.prediction(name) is not None for name in (NAME, SurrogatePredictor.name)):
+        return None  # the llm planner ranked this candidate by the same prediction: it is kept, not made again
     return predictor_for(context).predict(candidate)

@@ -153,3 +153,56 @@ def test_the_trivial_value_of_a_card_without_class_balance_is_read_from_its_trai
     binary = DataCard(name="b", task="binary", train=str(tmp_path / "t.csv"), target="x")
     assert card_trivial_value(binary) == pytest.approx(math.log(6))  # six classes of one row each
     assert card_trivial_value(DataCard(name="m", task="regression", train=str(tmp_path / "t.csv"), target="z")) is None
+
+
+def test_an_llm_candidate_is_predicted_once_and_keeps_the_prediction_it_was_ranked_by(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from automl_gpt import hookimpl
+    from automl_gpt.planners import config_key
+    from automl_gpt.planners.surrogate import SurrogatePredictor
+    from automl_gpt.runs.loop import run
+    from automl_gpt.testing import plugins_loaded
+
+    from tests.core import loop_support
+
+    predictions: Counter[str] = Counter()  # per configuration: how often the surrogate predicted it
+    ranked: dict[str, float | None] = {}  # what the llm planner ranked each of its candidates by
+    surrogate_predict = SurrogatePredictor.predict
+    llm_rank = LLMPlanner._rank
+
+    def counting_predict(self: SurrogatePredictor, candidate: Candidate) -> Prediction | None:
+        prediction = surrogate_predict(self, candidate)
+        if prediction is not None:
+            predictions[config_key(candidate.config)] += 1
+        return prediction
+
+    def recording_rank(self: LLMPlanner, candidates: list[Candidate]) -> list[Candidate]:
+        result = llm_rank(self, candidates)
+        for candidate in result:
+            found = candidate.prediction(SurrogatePredictor.name)
+            ranked[config_key(candidate.config)] = None if found is None else found.final
+        return result
+
+    monkeypatch.setattr(SurrogatePredictor, "predict", counting_predict)
+    monkeypatch.setattr(LLMPlanner, "_rank", recording_rank)
+    llm = ScriptedLLM([{"plans": [loop_support.plan(x), loop_support.plan(x + 0.05)]}
+                       for x in (2.0, 1.5, 0.5, 1.2, 0.8)])
+
+    @hookimpl(tryfirst=True)
+    def plan_trials(name: str, context: PlanningContext) -> LLMPlanner | None:
+        return LLMPlanner(context, client=llm, share_with_tpe=False) if name == "llm" else None
+
+    with plugins_loaded(loop_support, SimpleNamespace(plan_trials=plan_trials)):
+        result = run(loop_support.data_card(tmp_path), out=tmp_path / "runs", echo=lambda line: None,
+                     planner="llm", budget=8, batch_size=2, prune=False, experience=False)
+
+    stored = {config_key(t.config): next((p for p in t.predictions if p.predictor == SurrogatePredictor.name), None)
+              for t in result.trials}
+    llm_predicted = [key for key, value in ranked.items() if value is not None and key in stored]
+    assert len(llm_predicted) >= 2, "later rounds' LLM candidates were ranked by the surrogate"
+    assert all(predictions[key] == 1 for key in llm_predicted), predictions
+    assert all(stored[key] is not None and stored[key].final == ranked[key] for key in llm_predicted)
+    assert all(count == 1 for count in predictions.values()), "no candidate is predicted twice"
