@@ -8,11 +8,10 @@ from typing import Any
 
 import click
 import yaml
-from automl_gpt.cards import TASKS, DataCard, ModelCard, load_card, load_data_card, load_model_card
-from automl_gpt.errors import UnknownNameError, UsageError
+from automl_gpt.cards import TASKS, DataCard, ModelCard, load_card, load_data_card
+from automl_gpt.cli.model_options import model_options
+from automl_gpt.errors import UsageError
 from automl_gpt.plugins import get_plugin_manager
-
-MODEL_CARD_SUFFIXES = (".yaml", ".yml", ".json", ".md")
 
 
 @click.group()
@@ -92,10 +91,7 @@ def show(card: Path, as_json: bool) -> None:
 
 @click.command()
 @click.argument("card", type=click.Path(path_type=Path))
-@click.option(
-    "--model", "model_name", required=True,
-    help="Model card name from a backend (e.g. xgboost), a model card file, or several: auto, or a,b,c.",
-)
+@model_options
 @click.option(
     "--n",
     "n_candidates",
@@ -111,56 +107,25 @@ def show(card: Path, as_json: bool) -> None:
     metavar="NAME=VALUE",
     help="A user constraint to state in the paragraph (repeatable), e.g. budget='30 training runs'.",
 )
-def prompt(card: Path, model_name: str, n_candidates: int, constraint_items: tuple[str, ...]) -> None:
+def prompt(card: Path, backend: str | None, model: str | None, n_candidates: int,
+           constraint_items: tuple[str, ...]) -> None:
     """Print the fixed-format prompt paragraph for the data card CARD and a model card."""
+    from automl_gpt.cards.resolve import resolve_model_card
     from automl_gpt.planners.base import PlanningContext
 
     data_card = load_data_card(card)
-    model_card = resolve_model_card(model_name, data_card)
-    backend = get_plugin_manager().backends().get(model_card.backend)
-    if backend is None:
-        known = ", ".join(sorted(get_plugin_manager().backends())) or "none"
-        raise UnknownNameError(
-            f"model card '{model_card.name}' names backend '{model_card.backend}', which no "
-            f"installed plugin provides (known: {known}; see 'automl-gpt plugins list')"
-        )
+    manager = get_plugin_manager()
+    chosen, model_card = resolve_model_card(model, data_card, manager.backends(),
+                                            manager.backend(backend) if backend else None)
     context = PlanningContext(
         data_card=data_card,
         model_card=model_card,
         space=model_card.space(),
-        objective=backend.objective(data_card),
+        objective=chosen.objective(data_card),
         constraints=_constraints(constraint_items),
     )
-    text = get_plugin_manager().hook.build_prompt(context=context, n_candidates=n_candidates)
+    text = manager.hook.build_prompt(context=context, n_candidates=n_candidates)
     click.echo(text)
-
-
-def resolve_model_card(name: str, data_card: DataCard) -> ModelCard:
-    """A model card file, or the model card called ``name`` (or the first of backend ``name``) for the task; ``auto``
-    or ``a,b,c``: the choice among several cards of one backend (:mod:`automl_gpt.cards.model_choice`)."""
-    from automl_gpt.cards.model_choice import choose, is_choice_spec
-
-    path = Path(name)
-    if path.suffix.lower() in MODEL_CARD_SUFFIXES or path.is_dir():
-        return load_model_card(path)
-    offered: list[ModelCard] = []
-    for backend in get_plugin_manager().backends().values():
-        offered.extend(c for c in backend.model_cards() if data_card.task in c.tasks)
-    if is_choice_spec(name):
-        names = {n.strip() for n in name.split(",")}
-        first = next((c.backend for c in offered if c.name in names), offered[0].backend if offered else "none")
-        return choose([c for c in offered if c.backend == first], name, first, data_card.task)
-    for card in offered:
-        if card.name == name:
-            return card
-    for card in offered:
-        if card.backend == name:
-            return card
-    known = ", ".join(sorted({c.name for c in offered})) or "none installed"
-    raise UnknownNameError(
-        f"--model '{name}': no model card of that name for task '{data_card.task}' "
-        f"(known: {known}; or pass a model card file)"
-    )
 
 
 def _constraints(items: tuple[str, ...]) -> dict[str, Any]:

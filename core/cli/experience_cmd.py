@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import click
+from automl_gpt.cli.model_options import model_options
 from automl_gpt.runs.experience import ExperienceStore
 
 STORE_OPTION = click.option(
@@ -66,8 +67,7 @@ def show(name: str, top: int, as_json: bool, store: Path | None) -> None:
 
 @experience.command("similar")
 @click.argument("card", type=click.Path(path_type=Path))
-@click.option("--backend", default=None, help="Backend name (default: the first that supports the task).")
-@click.option("--model", default=None, help="Model card name or file (default: the backend's first); auto or a,b,c.")
+@model_options
 @click.option("-k", "k", type=int, default=3, show_default=True, help="How many similar datasets.")
 @STORE_OPTION
 def similar(card: Path, backend: str | None, model: str | None, k: int, store: Path | None) -> None:

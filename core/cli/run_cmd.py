@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from automl_gpt.cli.model_options import model_options
 from automl_gpt.cli.story import closing_lines
 from automl_gpt.errors import UsageError
 from automl_gpt.runs.options import check_count, check_seed
@@ -61,9 +62,7 @@ def _logging() -> None:
                    "(see 'automl-gpt plugins list --all').")
 @click.option("--llm", "llm_spec", default="local", show_default=True,
               help="LLM provider[:model], e.g. local, local:/path/model.gguf, openai:gpt-4o-mini.")
-@click.option("--backend", default=None, help="Backend name (default: the first that supports the card's task).")
-@click.option("--model", default=None, help="Model card name or file (default: the backend's first); auto, or "
-              "a,b,c: the planner chooses the model card too (a 'model' parameter).")
+@model_options
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
 @click.option("--batch-size", type=int, default=2, show_default=True, help="Candidates per planning round.")
@@ -163,8 +162,7 @@ def worker(storage: str, study_name: str, out: Path) -> None:
               help="A registered planner (see 'automl-gpt plugins list --all'); other than llm, its first "
                    "candidates and the predicted logs of predict_training_log.")
 @click.option("--llm", "llm_spec", default="local", show_default=True)
-@click.option("--backend", default=None)
-@click.option("--model", default=None)
+@model_options
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-cache", is_flag=True)
 @click.option("--no-experience", is_flag=True, help="Leave similar past datasets out of the prompt.")

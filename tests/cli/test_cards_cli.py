@@ -174,8 +174,8 @@ def test_prompt_options_and_errors(repo: Path, tmp_path: Path) -> None:
     )
     unknown = one_line_error(cli("prompt", card, "--model", "xgbost"))
     assert (
-        unknown == "error: --model 'xgbost': no model card of that name for task 'binary' (known: "
-        "hist_gradient_boosting, linear, xgboost; or pass a model card file)"
+        unknown == "error: --model 'xgbost': no model card 'xgbost' for task 'binary' (known: "
+        "hist_gradient_boosting, linear, xgboost; or a model card file, auto, or a,b,c)"
     )
     several = cli("prompt", card, "--model", "auto", "--n", "1")
     assert several.returncode == 0, several.stderr

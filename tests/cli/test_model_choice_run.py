@@ -65,5 +65,6 @@ def test_named_cards_and_single_card_runs(repo: Path, tmp_path: Path) -> None:
 def test_unknown_card_in_a_list_is_one_error_line(repo: Path, tmp_path: Path) -> None:
     result = cli("run", repo / "examples" / "adult" / "card.yaml", "--model", "xgboost,forest", "--budget", "1",
                  "--no-experience", "--out", tmp_path / "runs", plugins="backend_tabular")
-    assert one_line_error(result).startswith("error: --model: unknown model card(s) forest")
+    assert one_line_error(result).startswith(
+        "error: --model 'xgboost,forest': no model card 'forest' for task 'binary'")
     assert not (tmp_path / "runs").exists()

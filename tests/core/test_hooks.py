@@ -295,7 +295,7 @@ def test_hook_predict_training_log(tmp_path: Path) -> None:
 def test_a_third_party_backend_never_becomes_the_default_over_a_first_party_one(tmp_path) -> None:
     pytest.importorskip("xgboost")
     from automl_gpt.cards import DataCard
-    from automl_gpt.runs.loop import _backend_for
+    from automl_gpt.cards.resolve import preferred_backends
     from automl_gpt.training import Backend
 
     class TableBackend(Backend):
@@ -308,7 +308,7 @@ def test_a_third_party_backend_never_becomes_the_default_over_a_first_party_one(
             register(TableBackend())
 
     card = DataCard(name="t", task="binary", train=str(tmp_path / "t.csv"), target="y")
-    with plugins_loaded(Plugin(), entry_points=True):
-        assert _backend_for(card).name == "xgboost"
-    with plugins_loaded(Plugin()):  # without a first-party one for the task, the third party's answers
-        assert _backend_for(card).name == "acme-tables"
+    with plugins_loaded(Plugin(), entry_points=True) as manager:
+        assert preferred_backends(manager.backends().values(), card)[0].name == "xgboost"
+    with plugins_loaded(Plugin()) as manager:  # without a first-party one for the task, the third party's answers
+        assert preferred_backends(manager.backends().values(), card)[0].name == "acme-tables"

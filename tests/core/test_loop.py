@@ -182,7 +182,7 @@ def test_finished_runs_become_experience_for_the_next(card, tmp_path: Path) -> N
 def test_bad_options_fail_before_any_work(card, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="unknown planner 'nope'"):
         run_quiet(card, tmp_path, planner="nope", budget=2)
-    with pytest.raises(UsageError, match="unknown model 'nope'"):
+    with pytest.raises(UsageError, match="--model 'nope': no model card 'nope'"):
         run_quiet(card, tmp_path, model="nope", budget=2)
     with pytest.raises(UsageError, match="budget"):
         run_quiet(card, tmp_path, budget=0)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from automl_gpt.cards import load_data_card
-from automl_gpt.cli.cards_cmd import resolve_model_card
+from automl_gpt.cards.resolve import resolve_model_card
 from automl_gpt.planners.base import Experience, PastTrial, PlanningContext, Prediction
 from automl_gpt.plugins import PluginManager, set_plugin_manager
 from automl_gpt.training import LogRecord, TrainingLog, TrialResult, TrialState
@@ -37,12 +37,12 @@ MODEL_CARD = GOLDEN / "xgboost_model_card.yaml"  # a frozen copy of the tabular 
 
 def adult_context(repo: Path, manager: PluginManager, model: str = str(MODEL_CARD)) -> PlanningContext:
     data_card = load_data_card(repo / "examples" / "adult" / "card.yaml")
-    model_card = resolve_model_card(model, data_card)
+    backend, model_card = resolve_model_card(model, data_card, manager.backends())
     return PlanningContext(
         data_card=data_card,
         model_card=model_card,
         space=model_card.space(),
-        objective=manager.backends()[model_card.backend].objective(data_card),
+        objective=backend.objective(data_card),
     )
 
 
