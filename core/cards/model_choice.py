@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from automl_gpt.cards import ModelCard
 from automl_gpt.cards.search_space import CategoricalParam, SearchSpace
-from automl_gpt.errors import UsageError
+from automl_gpt.errors import UnknownNameError, UsageError
 from pydantic import Field
 
 if TYPE_CHECKING:
@@ -80,8 +80,7 @@ def choose(cards: Sequence[ModelCard], spec: str, backend: str, task: str) -> Mo
         known = {c.name: c for c in cards}
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise UsageError(f"--model: unknown model card(s) {', '.join(unknown)} for backend '{backend}' and task "
-                             f"'{task}' (known: {', '.join(known) or 'none'}; or --model auto)")
+            raise unknown_model_error(spec, unknown, task, list(known), backend)
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise UsageError(f"--model: {', '.join(repeated)} named twice; name each model card once")
@@ -89,6 +88,16 @@ def choose(cards: Sequence[ModelCard], spec: str, backend: str, task: str) -> Mo
     if not chosen:
         raise UsageError(f"backend '{backend}' has no model card for task '{task}'")
     return chosen[0] if len(chosen) == 1 else union(chosen)
+
+
+def unknown_model_error(spec: str, unknown: Sequence[str], task: str, known: Sequence[str],
+                        backend: str | None = None) -> UnknownNameError:
+    """The one error line for a ``--model`` naming no model card: what was asked, which names are unknown, and the
+    names that would work (``backend``: the one ``--backend`` named)."""
+    where = f"backend '{backend}' and task '{task}'" if backend else f"task '{task}'"
+    missing = ", ".join(f"'{n}'" for n in unknown)
+    return UnknownNameError(f"--model '{spec}': no model card {missing} for {where} (known: "
+                            f"{', '.join(sorted(set(known))) or 'none'}; or a model card file, auto, or a,b,c)")
 
 
 def union(cards: Sequence[ModelCard]) -> ModelChoice:

@@ -20,13 +20,12 @@ from typing import TYPE_CHECKING, Any
 from automl_gpt.cards import DataCard, ModelCard, load_data_card
 from automl_gpt.cards.model_choice import (
     ModelChoice,
-    choose,
     experience_by_member,
-    is_choice_spec,
     portfolio_by_member,
     resolve,
     trials_by_member,
 )
+from automl_gpt.cards.resolve import resolve_model_card, saved_model_name
 from automl_gpt.errors import AutomlGptError, RunInterrupted, StorageError, UsageError
 from automl_gpt.planners import config_key
 from automl_gpt.planners.base import Candidate, Experience, PastTrial, Planner, PlanningContext, best_trial
@@ -76,11 +75,12 @@ def prepare(card: str | Path | DataCard, *, backend: str | None = None, model: s
     """
     data_card = card if isinstance(card, DataCard) else load_data_card(card)
     manager = get_plugin_manager()
-    chosen = manager.backend(backend) if backend else _backend_for(data_card)
-    if not chosen.supports(data_card):
-        raise UsageError(f"backend '{chosen.name}' does not support task '{data_card.task}'")
+    chosen, model_card = resolve_model_card(model, data_card, manager.backends(),
+                                            manager.backend(backend) if backend else None)
+    if not chosen.requirements.available:
+        raise UsageError(f"backend '{chosen.name}' (model card '{model_card.name}') is unavailable: "
+                         f"{chosen.requirements.reason}")
     chosen.check_data(data_card)
-    model_card = _model_card(chosen, data_card, model)
     context = PlanningContext(
         data_card=data_card,
         model_card=model_card,
@@ -116,7 +116,8 @@ def run(card: str | Path | DataCard, *, backend: str | None = None, model: str |
     folder = make_run_folder(Path(out), run_id)
     source = experiment.data_card.source
     settings = RunSettings(
-        card=str(source) if source else "", backend=experiment.backend.name, model=experiment.model_card.name,
+        card=str(source) if source else "", backend=experiment.backend.name,
+        model=saved_model_name(model, experiment.model_card),
         planner=planner, llm=llm, budget=budget, time_budget_s=time_budget_s, seed=seed, batch_size=batch_size,
         max_failures=max_failures, trial_timeout_s=trial_timeout_s, limits=dict(limits or {}), prune=prune,
         llm_cache=llm_cache, storage=storage, study_name=study_name or run_id, run_id=run_id, created=time.time(),
@@ -402,7 +403,6 @@ class Loop:
 
 
 EXPERIENCE_PLANNERS = ("llm", "transfer")
-FIRST_PARTY_PREFIX = "automl_gpt"  # the modules of this distribution: automl_gpt, automl_gpt_backend_tabular, ...
 EMBEDDINGS = Requirements(extra="transfer", modules=("sentence_transformers",))
 SHOWN_EXPERIENCE = 3  # the most similar datasets named on the terminal
 
@@ -474,40 +474,6 @@ def attach_predictions(candidate: Candidate, context: PlanningContext) -> None:
     predictions = get_plugin_manager().hook.predict_training_log(candidate=candidate, context=context)
     known = {p.predictor for p in candidate.predictions}
     candidate.predictions.extend(p for p in predictions if p is not None and p.predictor not in known)
-
-
-def _backend_for(card: DataCard) -> Backend:
-    """The backend for a card that names none: an available first-party one for its task, else a third party's
-    (installing a plugin never changes what an existing command does; ``--backend`` picks any)."""
-    manager = get_plugin_manager()
-    supporting = [b for b in manager.backends().values() if b.supports(card)]
-    candidates = sorted(supporting, key=lambda b: not type(b).__module__.startswith(FIRST_PARTY_PREFIX))
-    available = [b for b in candidates if b.requirements.available]
-    if available:
-        return available[0]
-    if candidates:
-        raise UsageError(f"no available backend for task '{card.task}': {candidates[0].requirements.reason}")
-    raise UsageError(f"no installed backend supports task '{card.task}' (see 'automl-gpt plugins list')")
-
-
-def _model_card(backend: Backend, card: DataCard, name: str | None) -> ModelCard:
-    cards = [c for c in backend.model_cards() if card.task in c.tasks]
-    if is_choice_spec(name):  # auto, or a,b,c: the planner picks the architecture
-        return choose(cards, str(name), backend.name, card.task)
-    if name is None:
-        if not cards:
-            raise UsageError(f"backend '{backend.name}' has no model card for task '{card.task}'")
-        return cards[0]
-    path = Path(name)
-    if path.suffix in {".yaml", ".yml", ".json", ".md"} or path.is_dir():
-        from automl_gpt.cards import load_model_card
-
-        return load_model_card(path)
-    for model_card in cards:
-        if model_card.name == name:
-            return model_card
-    known = ", ".join(c.name for c in cards) or "none"
-    raise UsageError(f"unknown model '{name}' for backend '{backend.name}' (known: {known})")
 
 
 def _pruning_step(step: int) -> bool:

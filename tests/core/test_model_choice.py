@@ -112,7 +112,8 @@ def test_single_card_paths_are_unchanged() -> None:
 
 
 @pytest.mark.parametrize("spec,message", [
-    ("trees,forest", r"unknown model card\(s\) forest .*known: trees, boosting, linear"),
+    ("trees,forest", r"^--model 'trees,forest': no model card 'forest' for backend 'tables' and task 'binary' "
+                     r"\(known: boosting, linear, trees; or a model card file, auto, or a,b,c\)$"),
     ("trees,trees", "trees named twice"),
 ])
 def test_bad_choices_are_one_clear_error(spec: str, message: str) -> None:
