@@ -1,9 +1,9 @@
 """Every hook automl-gpt calls. Plugins implement them with ``@automl_gpt.hookimpl``.
 
-Three registration hooks fill the registries (LLM providers, task backends, planner names); six dispatch hooks
-do the work of an experiment. The non-backend dispatch hooks have default implementations in
-:mod:`automl_gpt.builtin`, which a plugin overrides by answering first (``tryfirst=True``) or wraps
-(``wrapper=True``).
+Three registration hooks fill the registries (LLM providers, task backends, planner names); seven dispatch hooks
+do the work of an experiment. The dispatch hooks other than ``draft_card`` (which only plugins answer: drafting
+reads data formats) have default implementations in :mod:`automl_gpt.builtin`, which a plugin overrides by
+answering first (``tryfirst=True``) or wraps (``wrapper=True``).
 """
 
 from __future__ import annotations
@@ -71,9 +71,10 @@ def draft_card(path: Path, target: str | None, task: str | None, name: str | Non
 
     ``path`` is the training data (a table, an annotation file...); ``target``, ``task``, ``name``, ``test`` and
     ``images`` are what the user passed, or None. Paths in the card are written as given; the CLI rewrites them
-    relative to where the card is saved. Return None when the file is not yours (the built-in answer drafts
-    CSV/Parquet tables); raise :class:`~automl_gpt.errors.UsageError` or ``DataError`` for a file you recognise
-    but cannot draft.
+    relative to where the card is saved. Return None when the file is not yours; raise
+    :class:`~automl_gpt.errors.UsageError` or ``DataError`` for a file you recognise but cannot draft. There is no
+    built-in answer: the tabular plugin drafts CSV/Parquet tables and answers last (every file no other plugin
+    claims is read as a table), the vision plugin drafts COCO annotation files.
     """
 
 

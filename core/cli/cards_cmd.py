@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
-from automl_gpt.cards import TASKS, DataCard, ModelCard, load_card, load_data_card
-from automl_gpt.cli.model_options import model_options
+from automl_gpt.cards import TASKS, ModelCard, load_card, load_data_card
+from automl_gpt.cli.run_options import model_options
 from automl_gpt.errors import UsageError
 from automl_gpt.plugins import get_plugin_manager
 
@@ -39,25 +38,16 @@ def init(
     force: bool,
 ) -> None:
     """Draft a data card from the data file DATA (CSV/Parquet, or what a plugin drafts) and print it as YAML."""
-    from automl_gpt.cards.draft import draft_notes, looks_like_coco, relocate
+    from automl_gpt.cards.draft import draft_card, draft_yaml, relocate
 
     if out is not None and out.is_dir():
         raise UsageError(f"{out}: is a folder (pass a file name for the card, e.g. --out {out / 'card.yaml'})")
     if out is not None and out.exists() and not force:
         raise UsageError(f"{out}: already exists (pass --force to overwrite, or another --out)")
-    card = get_plugin_manager().hook.draft_card(
-        path=data, target=target, task=task, name=name, test=test, images=images
-    )
-    if card is None:
-        if looks_like_coco(data):
-            raise UsageError(
-                f"{data}: looks like a COCO annotation file; the vision plugin drafts COCO cards "
-                "(pip install 'automl-gpt[vision]', then check 'automl-gpt plugins list')"
-            )
-        raise UsageError(f"{data}: no plugin drafts cards for this kind of file (pass a CSV or Parquet table)")
+    card = draft_card(data, target=target, task=task, name=name, test=test, images=images)
     if out is not None:
         card = relocate(card, out.parent)
-    text = _draft_header(data, draft_notes(card)) + _draft_yaml(card)
+    text = draft_yaml(card, data)
     if out is None:
         click.echo(text, nl=False)
         return
@@ -136,23 +126,3 @@ def _constraints(items: tuple[str, ...]) -> dict[str, Any]:
             raise UsageError(f"--constraint '{item}': write NAME=VALUE, e.g. budget='30 training runs'")
         constraints[key.strip()] = value.strip()
     return constraints
-
-
-def _draft_yaml(card: DataCard) -> str:
-    """The drafted card as YAML, without empty per-column description slots and empty read options."""
-    data = card.model_dump(mode="json", exclude_none=True)
-    for info in (data.get("columns") or {}).values():
-        if not info.get("description"):
-            info.pop("description", None)
-    if not data.get("read_options"):
-        data.pop("read_options", None)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
-
-
-def _draft_header(data: Path, notes: list[str]) -> str:
-    lines = [
-        f"Data card drafted by 'automl-gpt cards init' from {data.name}.",
-        "Check task, target and label_space, and write a description: it goes into the LLM's prompt.",
-        *notes,
-    ]
-    return "".join("# " + " ".join(line.split()) + "\n" for line in lines)  # a newline in a name stays a comment

@@ -270,7 +270,7 @@ def _read_options(card: DataCard) -> dict[str, Any]:
 
 
 def _warn_duplicated_names(path: Path | None, options: dict[str, Any]) -> None:
-    """Warn when a CSV header names a column twice: pandas reads the repeat as ``name.1`` without a word."""
+    """Warn when the header of a card's CSV file names a column twice (see :func:`warn_repeated_names`)."""
     if path is None or is_parquet(path) or not options.get("header", True):
         return
     first_row = pandas_read_options({**options, "header": False, "names": None})  # the header line, read as data
@@ -278,11 +278,16 @@ def _warn_duplicated_names(path: Path | None, options: dict[str, Any]) -> None:
         header = pd.read_csv(path, nrows=1, dtype=str, **first_row)
     except (ValueError, OSError, EOFError, pd.errors.ParserError):
         return  # the file was read a moment ago; a header that cannot be re-read only costs the warning
-    names = [str(name).strip() for name in header.iloc[0].tolist()] if len(header) else []
-    duplicated = sorted({name for name in names if names.count(name) > 1})
+    warn_repeated_names(path, [str(name) for name in header.iloc[0].tolist()] if len(header) else [])
+
+
+def warn_repeated_names(path: Path, names: list[str]) -> None:
+    """Warn when a header names a column twice: pandas reads the repeat as ``name.1`` without a word."""
+    stripped = [name.strip() for name in names]
+    duplicated = sorted({name for name in stripped if stripped.count(name) > 1})
     if duplicated:
         logger.warning("warning: %s: column name(s) %s appear more than once; the repeats are read as '%s.1', ... "
-                       "(give each column its own name in the file)", path, ", ".join(map(repr, duplicated)),
+                       "(give each column its own name in the file)", path, ", ".join(map(repr, duplicated[:5])),
                        duplicated[0])
 
 

@@ -29,11 +29,9 @@ def register_backends(register: Callable[[Backend], None]) -> None:
 @hookimpl
 def draft_card(path: Path, images: Path | None) -> DataCard | None:
     """``automl-gpt cards init instances_train.json [--images DIR]``: a COCO detection data card."""
-    if path.suffix.lower() != ".json":
-        return None
-    with path.open("rb") as handle:
-        head = handle.read(4096).decode("utf-8", errors="ignore")
-    if not any(f'"{key}"' in head for key in ("images", "annotations", "categories")):
+    from automl_gpt_backend_vision.coco import looks_like_coco
+
+    if not looks_like_coco(path):
         return None
     from automl_gpt_backend_vision.coco_card import draft_coco_card
 

@@ -1,8 +1,8 @@
 """Reading and checking COCO-format detection annotations (pure JSON, no ML library).
 
-:func:`read_coco` loads an annotation file and checks that it is a COCO *detection* file whose boxes lie inside
-their images; :func:`check_images` checks that every image file exists. Errors are one line naming the file, the
-offending entry and the fix.
+:func:`looks_like_coco` tells a COCO file from other JSON by its first bytes; :func:`read_coco` loads an annotation
+file and checks that it is a COCO *detection* file whose boxes lie inside their images; :func:`check_images` checks
+that every image file exists. Errors are one line naming the file, the offending entry and the fix.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from automl_gpt.errors import DataError
 
 REQUIRED_KEYS = ("images", "annotations", "categories")
 BOX_TOLERANCE_PX = 1.0  # VOC-converted boxes often end exactly one pixel past the last column
+SNIFF_BYTES = 4096
 
 
 @dataclass
@@ -35,6 +36,16 @@ class CocoSummary:
     def class_names(self) -> list[str]:
         """Category names in category-id order (the order mmdet assigns class indices when given them)."""
         return [self.categories[i] for i in sorted(self.categories)]
+
+
+def looks_like_coco(path: Path) -> bool:
+    """Whether ``path`` is a JSON file that names COCO's ``images``/``annotations``/``categories`` in its first
+    bytes: a file to draft as COCO, whose problems :func:`read_coco` then reports."""
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return False
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES).decode("utf-8", errors="ignore")
+    return any(f'"{key}"' in head for key in REQUIRED_KEYS)
 
 
 def read_coco(path: str | Path) -> tuple[dict[str, Any], CocoSummary]:

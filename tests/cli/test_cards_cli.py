@@ -108,11 +108,15 @@ def test_cards_init_explains_its_task_guess(tmp_path: Path) -> None:
     assert card["columns"]["2"]["type"] == "boolean"
 
 
-def test_cards_init_coco_points_to_the_vision_plugin(tmp_path: Path) -> None:
+def test_cards_init_without_a_plugin_for_the_file_names_the_extras(table: Path, tmp_path: Path) -> None:
     coco = tmp_path / "instances.json"
     coco.write_text('{"images": [], "annotations": [], "categories": []}')
-    result = cli("cards", "init", coco, plugins="")
-    assert "looks like a COCO annotation file; the vision plugin drafts COCO cards" in one_line_error(result)
+    for data in (coco.name, table.name):  # the core reads no data format: the plugins that would are blocked
+        assert one_line_error(cli("cards", "init", data, "--target", "income", plugins="", cwd=tmp_path)) == (
+            f"error: {data}: no installed plugin drafts a card from this file (a CSV or Parquet table is drafted by "
+            "the tabular plugin: pip install 'automl-gpt[tabular]'; a COCO annotation file by the vision plugin: "
+            "pip install 'automl-gpt[vision]'; 'automl-gpt plugins list' shows blocked or broken plugins)"
+        )
 
 
 def test_cards_show_model_card_yaml(tmp_path: Path) -> None:

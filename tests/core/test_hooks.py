@@ -14,7 +14,7 @@ import pytest
 import yaml
 from automl_gpt import hookimpl
 from automl_gpt.cards import DataCard, ModelCard, card_from_mapping, load_data_card
-from automl_gpt.errors import CardError, DataError, PluginError, UnknownNameError
+from automl_gpt.errors import CardError, DataError, PluginError, UnknownNameError, UsageError
 from automl_gpt.llm import LLMProvider
 from automl_gpt.planners import PlannerInfo
 from automl_gpt.planners.base import Candidate, PastTrial, Planner, PlanningContext, Prediction
@@ -166,10 +166,10 @@ def test_hook_parse_card(tmp_path: Path) -> None:
 
 
 def test_hook_draft_card(tmp_path: Path) -> None:
+    from automl_gpt.cards.draft import draft_card as draft
+
     table = tmp_path / "t.csv"
     table.write_text("x,y\n1,a\n2,b\n3,a\n")
-    coco = tmp_path / "instances.json"
-    coco.write_text('{"images": [], "annotations": [], "categories": []}')
     jsonl = tmp_path / "questions.jsonl"
     jsonl.write_text('{"question": "?"}\n')
 
@@ -182,15 +182,19 @@ def test_hook_draft_card(tmp_path: Path) -> None:
         )
 
     args = {"target": "y", "task": None, "name": None, "test": None, "images": None}
-    with plugins_loaded() as manager:
-        drafted = manager.hook.draft_card(path=table, **args)
-        assert (drafted.task, drafted.target, drafted.n_rows) == ("binary", "y", 3)
-        assert manager.hook.draft_card(path=coco, **args) is None  # left to the vision plugin
-        with pytest.raises(DataError, match=r"questions\.jsonl: the file has no rows"):  # read as a table
-            manager.hook.draft_card(path=jsonl, **dict(args, target="question"))
+    with plugins_loaded() as manager:  # the core drafts nothing itself: reading data formats is the plugins' job
+        assert manager.hook.draft_card(path=table, **args) is None
+        with pytest.raises(UsageError, match=r"t\.csv: no installed plugin drafts a card from this file \(a CSV "
+                                             r"or Parquet table is drafted by the tabular plugin: pip install "
+                                             r"'automl-gpt\[tabular\]'; a COCO annotation file by the vision "
+                                             r"plugin: pip install 'automl-gpt\[vision\]'"):
+            draft(table, target="y")
+        with pytest.raises(DataError, match=r"nope\.csv: file not found \(check the path\)"):
+            draft(tmp_path / "nope.csv", target="y")
     with plugins_loaded(plugin(draft_card=draft_card)) as manager:
         assert manager.hook.draft_card(path=jsonl, **args).task == "extractive_qa"
-        assert manager.hook.draft_card(path=table, **args).task == "binary"
+        assert draft(jsonl, name="squad").name == "squad"
+        assert manager.hook.draft_card(path=table, **args) is None
 
 
 def test_hook_build_prompt() -> None:

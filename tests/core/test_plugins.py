@@ -54,8 +54,8 @@ def test_builtins_answer_every_default_hook() -> None:
     records = {r.name: r for r in manager.plugin_records()}
     assert set(records) == set(BUILTIN_MODULES)
     hooks = sorted(h for r in records.values() for h in r.hooks)
-    assert hooks == ["build_prompt", "draft_card", "parse_card", "plan_trials", "predict_training_log",
-                     "register_planners", "run_training"]
+    assert hooks == ["build_log_prompt", "build_prompt", "parse_card", "plan_trials", "predict_training_log",
+                     "register_planners", "run_training"]  # no draft_card: drafting reads data formats, plugins do
     assert all(r.source == "builtin" and r.status == "loaded" for r in records.values())
 
 

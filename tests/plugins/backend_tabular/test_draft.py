@@ -1,16 +1,22 @@
-"""Drafting data cards from CSV/Parquet tables."""
+"""Drafting data cards from CSV/Parquet tables (the tabular plugin's ``draft_card``)."""
 
 from __future__ import annotations
 
 import gzip
 from pathlib import Path
 
+import automl_gpt_backend_tabular
 import numpy as np
 import pandas as pd
 import pytest
-from automl_gpt.cards import load_data_card
-from automl_gpt.cards.draft import draft_data_card, looks_like_coco, relocate, sniff_csv
+from automl_gpt import hookimpl
+from automl_gpt.cards import DataCard, card_from_mapping, load_data_card
+from automl_gpt.cards.draft import draft_card
 from automl_gpt.errors import DataError, UsageError
+from automl_gpt.requirements import Requirements
+from automl_gpt.testing import plugins_loaded
+from automl_gpt_backend_tabular.draft import draft_data_card
+from automl_gpt_backend_tabular.sniff import sniff_csv
 
 
 @pytest.fixture
@@ -163,18 +169,51 @@ def test_test_file_must_have_the_training_columns(tmp_path: Path, table: pd.Data
         draft_data_card(tmp_path / "train.csv", target="income", test=tmp_path / "test.csv")
 
 
-def test_relocate_rewrites_relative_paths(tmp_path: Path, table: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    table.to_csv("train.csv", index=False)
-    card = relocate(draft_data_card(Path("train.csv"), target="income"), tmp_path / "cards" / "sub")
-    assert card.train.path == "../../train.csv"
+class QuestionsPlugin:
+    """A third-party plugin that drafts ``.jsonl`` files."""
+
+    @hookimpl
+    def draft_card(self, path: Path) -> DataCard | None:
+        if path.suffix != ".jsonl":
+            return None
+        return card_from_mapping(DataCard, {"name": "qa", "task": "extractive_qa", "modality": "text",
+                                            "train": str(path)})
 
 
-def test_looks_like_coco(tmp_path: Path) -> None:
+def test_the_plugin_drafts_every_file_no_other_plugin_claims(tmp_path: Path) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("x,y\n1,a\n2,b\n3,a\n")
+    jsonl = tmp_path / "questions.jsonl"
+    jsonl.write_text('{"question": "?"}\n')
     coco = tmp_path / "instances.json"
-    coco.write_text('{"info": {}, "images": [{"id": 1}], "annotations": [], "categories": []}')
-    other = tmp_path / "other.json"
-    other.write_text('["images"]')
-    assert looks_like_coco(coco)
-    assert not looks_like_coco(other)
-    assert not looks_like_coco(tmp_path / "missing.json")
+    coco.write_text('{"images": [], "annotations": [], "categories": []}')
+    with plugins_loaded(automl_gpt_backend_tabular):
+        drafted = draft_card(table, target="y")
+        assert (drafted.task, drafted.target, drafted.n_rows) == ("binary", "y", 3)
+        with pytest.raises(DataError, match=r"questions\.jsonl: the file has no rows"):  # read as a table
+            draft_card(jsonl, target="question")
+        with pytest.raises(DataError, match=r"a JSON annotation file \(e\.g\. COCO\) is drafted by the backend plugin"):
+            draft_card(coco, target="y")
+        with pytest.raises(UsageError, match=r"t\.csv: --target is required to draft a card for a table"):
+            draft_card(table)
+    with plugins_loaded(automl_gpt_backend_tabular, QuestionsPlugin()):  # the tabular plugin answers last
+        assert draft_card(jsonl).task == "extractive_qa"
+        assert draft_card(table, target="y").task == "binary"
+
+
+def test_without_the_extra_the_plugin_lists_unavailable_and_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("x,y\n1,a\n2,b\n3,a\n")
+    missing = Requirements(extra="tabular", modules=("automl_gpt_surely_not_installed",))
+    monkeypatch.setattr(automl_gpt_backend_tabular, "requirements", missing)
+    with plugins_loaded(automl_gpt_backend_tabular) as manager:
+        record = next(r for r in manager.plugin_records() if r.module == "automl_gpt_backend_tabular")
+        assert record.status == "unavailable"
+        with pytest.raises(UsageError) as raised:
+            draft_card(table, target="y")
+    assert str(raised.value) == (
+        f"{table}: drafting a card for a table needs the tabular plugin, which is unavailable "
+        "(missing automl_gpt_surely_not_installed: pip install 'automl-gpt[tabular]')"
+    )

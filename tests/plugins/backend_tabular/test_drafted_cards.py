@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from automl_gpt.cards import DataCard, load_data_card
-from automl_gpt.cards.draft import draft_data_card, draft_notes
+from automl_gpt.cards.draft import draft_notes
 from automl_gpt_backend_tabular import data
+from automl_gpt_backend_tabular.draft import draft_data_card
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

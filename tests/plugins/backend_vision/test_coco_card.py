@@ -9,6 +9,7 @@ import yaml
 from automl_gpt.cards import load_data_card
 from automl_gpt.errors import DataError
 from automl_gpt_backend_vision.backend import MMDetBackend
+from automl_gpt_backend_vision.coco import looks_like_coco
 from automl_gpt_backend_vision.coco_card import draft_coco_card
 
 from .conftest import coco
@@ -48,3 +49,15 @@ def test_drafting_refuses_a_file_that_is_not_coco(bccd: Path, tmp_path: Path) ->
 def test_drafting_refuses_missing_images(bccd: Path, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="images are missing"):
         draft_coco_card(bccd / "annotations" / "instances_train.json", tmp_path)
+
+
+def test_looks_like_coco(tmp_path: Path) -> None:
+    coco = tmp_path / "instances.json"
+    coco.write_text('{"info": {}, "images": [{"id": 1}], "annotations": [], "categories": []}')
+    other = tmp_path / "other.json"
+    other.write_text('{"questions": []}')
+    named = tmp_path / "instances.txt"
+    named.write_text(coco.read_text())
+    assert looks_like_coco(coco)
+    assert not looks_like_coco(other) and not looks_like_coco(named)
+    assert not looks_like_coco(tmp_path / "missing.json")
