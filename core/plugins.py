@@ -23,6 +23,7 @@ import importlib
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
@@ -260,14 +261,8 @@ class PluginManager:
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():  # pluggy: a hook is found by its name
             record = self.records.get(impl.plugin_name)
             found: list[T] = []
-
-            def register(item: T, _found: list[T] = found) -> None:
-                if not isinstance(item, kind):
-                    raise PluginError(f"registered {item!r}, which is not a {kind.__name__}")
-                _found.append(item)
-
             try:
-                impl.function(register=register)
+                impl.function(register=_registrar(kind, found))
             except Exception as exc:
                 if record is not None:
                     self._fail(record, exc, during=hook_name)
@@ -346,6 +341,17 @@ def hook_spec_names() -> list[str]:
     """The names of every hook in :mod:`automl_gpt.hookspecs`."""
     marker = f"{hookspecs.PROJECT_NAME}_spec"
     return sorted(name for name, value in vars(hookspecs).items() if callable(value) and hasattr(value, marker))
+
+
+def _registrar(kind: type[T], found: list[T]) -> Callable[[T], None]:
+    """The ``register`` callback a registration hook gets: it checks each item's type and adds it to ``found``."""
+
+    def register(item: T) -> None:
+        if not isinstance(item, kind):
+            raise PluginError(f"registered {item!r}, which is not a {kind.__name__}")
+        found.append(item)
+
+    return register
 
 
 def _names(variable: str) -> set[str] | None:

@@ -18,5 +18,6 @@ if TYPE_CHECKING:
 def parse_card(path: Path, data: dict[str, Any], kind: str) -> DataCard | ModelCard:
     from automl_gpt.cards import DataCard, ModelCard, card_from_mapping
 
-    schema: type[DataCard] | type[ModelCard] = DataCard if kind == "data" else ModelCard
-    return card_from_mapping(schema, data, path)
+    if kind == "data":
+        return card_from_mapping(DataCard, data, path)
+    return card_from_mapping(ModelCard, data, path)

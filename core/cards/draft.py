@@ -81,7 +81,7 @@ def draft_notes(card: DataCard) -> list[str]:
                  "on a scale rather than classes, write task: regression and delete label_space and class_balance."]
     else:
         notes = [f"task {card.task}: target '{target}' has {values} distinct labels."]
-    counts = {label: round(share * card.n_rows) for label, share in (card.class_balance or {}).items()}
+    counts = {label: round(share * (card.n_rows or 0)) for label, share in (card.class_balance or {}).items()}
     warning = small_data_warning(card.n_rows or 0, counts if card.task != "regression" else None)
     return notes + ([f"warning: {warning}."] if warning else [])
 

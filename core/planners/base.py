@@ -61,13 +61,13 @@ class PastTrial:
 
 def best_trial(history: list[PastTrial], objective: Objective) -> PastTrial | None:
     """The finished trial with the best validation objective."""
-    best = None
+    best, best_value = None, None
     for past in history:
         value = past.result.value(objective)
         if past.result.state != TrialState.COMPLETE or value is None:
             continue
-        if best is None or objective.better(value, best.result.value(objective)):
-            best = past
+        if best_value is None or objective.better(value, best_value):
+            best, best_value = past, value
     return best
 
 

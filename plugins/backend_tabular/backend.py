@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pydantic and yaml load only when cards are needed, keeping 
     from automl_gpt.cards import DataCard, ModelCard
     from automl_gpt.prediction import TablePredictor
     from automl_gpt.runs.ensemble import Ensemble, EnsembleRequest
+    from automl_gpt_backend_tabular.sklearn_trial import Learner
 
 MODEL_CARDS = Path(__file__).parent / "model_cards"
 KNOWLEDGE = Path(__file__).parent / "knowledge"
@@ -58,10 +59,15 @@ class XGBoostBackend(Backend):
         from automl_gpt_backend_tabular.trainer import run_trial
 
         learner = request.model_card.options.get("learner", "xgboost")
+        chosen: type[Learner]
         if learner == "hist_gradient_boosting":
-            from automl_gpt_backend_tabular.hist_gradient_boosting import HistGradientBoostingLearner as chosen
+            from automl_gpt_backend_tabular.hist_gradient_boosting import HistGradientBoostingLearner
+
+            chosen = HistGradientBoostingLearner
         elif learner == "linear":
-            from automl_gpt_backend_tabular.linear import LinearLearner as chosen
+            from automl_gpt_backend_tabular.linear import LinearLearner
+
+            chosen = LinearLearner
         elif learner == "xgboost":
             return run_trial(request)
         else:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from automl_gpt_backend_tabular.sklearn_trial import Fitted, Learner, class_columns, probabilities
+from automl_gpt_backend_tabular.sklearn_trial import Curves, Fitted, Learner, class_columns, probabilities
 
 PARAMS = ("learning_rate", "max_leaf_nodes", "min_samples_leaf", "l2_regularization", "max_features", "max_bins")
 
@@ -64,7 +64,7 @@ class HistGradientBoostingLearner(Learner):
         estimator = estimator_class(**params)
         estimator.fit(categories_as_codes(x), y, **fit_args)
         model = Pipeline([("codes", FunctionTransformer(categories_as_codes)), ("model", estimator)])
-        curves = {}
+        curves: Curves = {}
         if valid is not None:
             curves = {("train", self._metric()): self._losses(estimator.train_score_),
                       ("valid", self._metric()): self._losses(estimator.validation_score_)}

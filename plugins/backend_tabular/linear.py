@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from automl_gpt_backend_tabular.sklearn_trial import Fitted, Learner, probabilities
+from automl_gpt.training import Split
+from automl_gpt_backend_tabular.sklearn_trial import Curves, Fitted, Learner, probabilities
 from automl_gpt_backend_tabular.trainer import score
 
 
@@ -43,9 +44,10 @@ class LinearLearner(Learner):
         columns = ColumnTransformer([("standardised", StandardScaler(), scaled), ("onehot", "passthrough", onehot)])
         estimator = Ridge(**self.params()) if self.task == "regression" else LogisticRegression(**self.params())
         model = Pipeline([("columns", columns), ("model", estimator)]).fit(x, y)
-        curves: dict[tuple[str, str], list[float]] = {}
+        curves: Curves = {}
         if valid is not None:
-            for split, (features, truth) in (("train", (x, y)), ("valid", valid)):
+            scored: dict[Split, tuple[pd.DataFrame, np.ndarray]] = {"train": (x, y), "valid": valid}
+            for split, (features, truth) in scored.items():
                 predicted = probabilities(model, features, self.n_classes)
                 for metric, value in score(self.task, truth, predicted, self.n_classes).items():
                     if metric != "auc":

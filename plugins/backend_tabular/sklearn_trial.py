@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from automl_gpt.training import LogRecord, TrainingRequest, TrialResult, TrialState
+from automl_gpt.training import LogRecord, Split, TrainingRequest, TrialResult, TrialState
 from automl_gpt_backend_tabular import data, rows
 from automl_gpt_backend_tabular.features import Preprocessor
 from automl_gpt_backend_tabular.saved_model import write_trial_files
 from automl_gpt_backend_tabular.trainer import OBJECTIVE_METRIC, TrialBase, score
 from automl_gpt_backend_tabular.valid_predictions import ValidPredictions, rows_source
 
-Curves = dict[tuple[str, str], list[float]]
+Curves = dict[tuple[Split, str], list[float]]
 
 
 @dataclass

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from automl_gpt.cards.search_space import CategoricalParam, SearchSpace
 from automl_gpt.errors import AutomlGptError
-from automl_gpt.training import LogRecord, TrainingLog, TrainingRequest, TrialResult, TrialState
+from automl_gpt.training import LogRecord, Split, TrainingLog, TrainingRequest, TrialResult, TrialState
 from automl_gpt_backend_tabular import data, rows
 from automl_gpt_backend_tabular.features import Preprocessor
 from automl_gpt_backend_tabular.saved_model import write_trial_files
@@ -48,6 +48,7 @@ EVAL_METRICS = {
     "regression": ("rmse", "mae"),
 }
 RENAME = {"mlogloss": "logloss", "error": "accuracy", "merror": "accuracy"}
+EVAL_SPLITS: dict[str, Split] = {"train": "train", "valid": "valid"}  # XGBoost's evaluation names -> log splits
 OBJECTIVE_METRIC = {"binary": "logloss", "multiclass": "logloss", "regression": "rmse"}
 
 
@@ -249,18 +250,18 @@ class _Trial(TrialBase):
             params.update(objective="reg:squarederror")
         return params
 
-    def _round(self, boosters: list[Any], folds: list[Fold], index: int) -> dict[tuple[str, str], float]:
-        sums: dict[tuple[str, str], float] = {}
+    def _round(self, boosters: list[Any], folds: list[Fold], index: int) -> dict[tuple[Split, str], float]:
+        sums: dict[tuple[Split, str], float] = {}
         for booster, fold in zip(boosters, folds, strict=True):
             booster.update(fold.train, index)
             text = booster.eval_set([(fold.train, "train"), (fold.valid, "valid")], index)
             for item in text.split("\t")[1:]:
                 name, value = item.rsplit(":", 1)
-                split, metric = name.split("-", 1)
+                eval_name, metric = name.split("-", 1)
                 number = float(value)
                 if metric in ("error", "merror"):
                     number = 1.0 - number
-                key = (split, RENAME.get(metric, metric))
+                key = (EVAL_SPLITS[eval_name], RENAME.get(metric, metric))
                 sums[key] = sums.get(key, 0.0) + number
         return {key: total / len(folds) for key, total in sums.items()}
 

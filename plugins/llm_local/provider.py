@@ -87,13 +87,14 @@ class LocalProvider(LLMProvider):
         return LocalModel(
             name,
             path,
-            n_ctx=_int_option(options, "n_ctx", DEFAULT_N_CTX),
-            n_threads=_int_option(options, "n_threads", None) or default_threads(),
+            n_ctx=_int_option(options, "n_ctx") or DEFAULT_N_CTX,
+            n_threads=_int_option(options, "n_threads") or default_threads(),
         )
 
 
-def _int_option(options: dict[str, Any], key: str, default: int | None) -> int | None:
-    value = options.get(key, default)
+def _int_option(options: dict[str, Any], key: str) -> int | None:
+    """A positive integer option; None when it is not given (or given as None: the default applies)."""
+    value = options.get(key)
     if value is None:
         return None
     try:
