@@ -15,9 +15,9 @@ never see the union.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from automl_gpt.cards import ModelCard
 from automl_gpt.cards.search_space import CategoricalParam, SearchSpace
@@ -27,6 +27,9 @@ from pydantic import Field
 if TYPE_CHECKING:
     from automl_gpt.planners.base import Candidate, Experience, PastTrial
     from automl_gpt.training import Objective
+    from optuna.pruners import BasePruner
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial, TrialState
 
 MODEL_PARAM = "model"
 AUTO = "auto"
@@ -259,15 +262,16 @@ def compare_models(card: ModelCard, history: list[PastTrial], objective: Objecti
     return table
 
 
-def same_model_pruner(inner: Any) -> Any:
+def same_model_pruner(inner: BasePruner) -> BasePruner:
     """An Optuna pruner that judges a trial against finished trials of the same ``model`` only: learning curves
     of different architectures are not on one scale step for step (a linear model's one step, boosting at other
     learning rates), so a choice run must not prune one card's trial by another card's curves."""
     import optuna
 
     class SameModelPruner(optuna.pruners.BasePruner):
-        def prune(self, study: Any, trial: Any) -> bool:
-            return bool(inner.prune(_SameModelTrials(study, trial.params.get(MODEL_PARAM)), trial))
+        def prune(self, study: Study, trial: FrozenTrial) -> bool:
+            same_model = _SameModelTrials(study, trial.params.get(MODEL_PARAM))
+            return bool(inner.prune(cast("Study", same_model), trial))  # pruners read only what it has
 
     return SameModelPruner()
 
@@ -275,11 +279,11 @@ def same_model_pruner(inner: Any) -> Any:
 class _SameModelTrials:
     """The part of a study a pruner reads, restricted to the trials of one ``model``."""
 
-    def __init__(self, study: Any, model: Any) -> None:
+    def __init__(self, study: Study, model: Any) -> None:
         self._study, self._model = study, model
         self.direction = study.direction
 
-    def get_trials(self, deepcopy: bool = True, states: Any = None) -> list[Any]:
+    def get_trials(self, deepcopy: bool = True, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
         trials = self._study.get_trials(deepcopy=deepcopy, states=states)
         return [t for t in trials if t.params.get(MODEL_PARAM) == self._model]
 

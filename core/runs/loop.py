@@ -36,6 +36,7 @@ from automl_gpt.runs.store import RunSettings, RunStore, check_study, new_run_id
 from automl_gpt.training import Backend, LogRecord, TrainingRequest, TrialResult, TrialState
 
 if TYPE_CHECKING:  # Optuna loads with the run store, not at start-up
+    from optuna.trial import FrozenTrial
     from optuna.trial import Trial as OptunaTrial
 
 Echo = Callable[[str], None]
@@ -256,7 +257,7 @@ class Loop:
         except Exception as exc:  # the trials are safe in the study; 'automl-gpt ensemble RUN' can try again
             self.echo(f"no ensemble built: {_one_line(str(exc)) or type(exc).__name__}")
 
-    def _next_trial(self, planner: Planner, told: set[int]) -> tuple[Any, Candidate] | None:
+    def _next_trial(self, planner: Planner, told: set[int]) -> tuple[OptunaTrial, Candidate] | None:
         """Take the next queued trial; when the queue is empty and budget remains, plan a round first.
 
         Runs under the planning lock, so with many workers each round is planned (and each LLM call made) once.
@@ -278,7 +279,7 @@ class Loop:
                     self.store.enqueue(candidate)
             return self.store.take()
 
-    def _catch_up(self, planner: Planner, told: set[int], trials: list[Any]) -> None:
+    def _catch_up(self, planner: Planner, told: set[int], trials: list[FrozenTrial]) -> None:
         """Refresh the history from the study and tell the planner what other workers found."""
         self.context.history = self.store.history(trials)
         for past in self.context.history:
@@ -286,7 +287,7 @@ class Loop:
                 told.add(past.number)
                 planner.tell(Candidate(past.config, source="other worker"), past.result)
 
-    def _ask(self, planner: Planner, n: int, trials: list[Any], attempts: int = 5) -> list[Candidate]:
+    def _ask(self, planner: Planner, n: int, trials: list[FrozenTrial], attempts: int = 5) -> list[Candidate]:
         """Up to ``n`` candidates not tried before; asks again (a few times) when all were duplicates."""
         seen = {config_key(t.params or t.system_attrs.get("fixed_params") or {}) for t in trials}
         for _ in range(attempts):

@@ -24,6 +24,7 @@ from automl_gpt.training import Objective, TrialState
 if TYPE_CHECKING:
     from automl_gpt.runs.loop import Experiment
     from automl_gpt.runs.store import RunSettings, RunStore
+    from optuna.study import Study
 
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
@@ -184,7 +185,7 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 # -- HTML ----------------------------------------------------------------------------------------------------
 
 def render_html(summary: dict[str, Any], history: list[PastTrial], objective: Objective,
-                sources: dict[int, str], study: Any) -> str:
+                sources: dict[int, str], study: Study) -> str:
     """A self-contained HTML page: inline CSS, and charts drawn by plotly.js embedded inline (no network)."""
     from automl_gpt.runs.report_charts import chart_sections, plotly_script
 

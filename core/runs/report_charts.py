@@ -12,11 +12,14 @@ import html
 import math
 import warnings
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from automl_gpt.planners.base import PastTrial, predicted_and_real
 from automl_gpt.requirements import Requirements
 from automl_gpt.training import Objective, TrainingLog, TrialState
+
+if TYPE_CHECKING:  # Optuna and plotly load when a report is written
+    from optuna.study import Study
 
 # plotly is a core dependency; checked, so that a broken install still gets the report's tables
 PLOTLY = Requirements(modules=("plotly",), hint="pip install 'plotly>=5.20'")
@@ -35,7 +38,7 @@ def plotly_script() -> str:
     return f"<script>{get_plotlyjs()}</script>"
 
 
-def chart_sections(study: Any, history: list[PastTrial], objective: Objective) -> list[tuple[str, str]]:
+def chart_sections(study: Study, history: list[PastTrial], objective: Objective) -> list[tuple[str, str]]:
     """(title, HTML) of every chart, in report order."""
     if not PLOTLY.available:  # a broken install: the report's tables still come out
         return [("Charts", f"<p class='no-chart'>No charts: {html.escape(PLOTLY.reason or '')}.</p>")]
@@ -105,14 +108,14 @@ class _NoChart(Exception):
     """Why a chart cannot be drawn (shown in its place)."""
 
 
-def _history(study: Any, target: str) -> Any:
+def _history(study: Study, target: str) -> Any:
     from optuna.visualization import plot_optimization_history
 
     _require_complete(study, 1)
     return plot_optimization_history(study, target_name=target)
 
 
-def _importances(study: Any, target: str) -> Any:
+def _importances(study: Study, target: str) -> Any:
     from optuna.importance import PedAnovaImportanceEvaluator
     from optuna.visualization import plot_param_importances
 
@@ -120,7 +123,7 @@ def _importances(study: Any, target: str) -> Any:
     return plot_param_importances(study, evaluator=PedAnovaImportanceEvaluator(), target_name=target)
 
 
-def _optuna_plot(name: Literal["plot_parallel_coordinate", "plot_slice"], study: Any, target: str,
+def _optuna_plot(name: Literal["plot_parallel_coordinate", "plot_slice"], study: Study, target: str,
                  params: list[str] | None) -> Any:
     from optuna.visualization import plot_parallel_coordinate, plot_slice
 
@@ -129,7 +132,7 @@ def _optuna_plot(name: Literal["plot_parallel_coordinate", "plot_slice"], study:
     return plot(study, params=params, target_name=target)
 
 
-def _important_params(study: Any) -> list[str] | None:
+def _important_params(study: Study) -> list[str] | None:
     """The most important parameters (None: all, when importances cannot be computed yet)."""
     import optuna
     from optuna.importance import PedAnovaImportanceEvaluator
@@ -144,7 +147,7 @@ def _important_params(study: Any) -> list[str] | None:
     return list(importances)[:TOP_PARAMS] or None
 
 
-def _require_complete(study: Any, n: int) -> None:
+def _require_complete(study: Study, n: int) -> None:
     import optuna
 
     done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
