@@ -21,8 +21,9 @@ def ensemble(run_name: str, rounds: int, out: Path) -> None:
     from automl_gpt.errors import UsageError
     from automl_gpt.runs.ensemble import ensemble_run
     from automl_gpt.runs.loop import prepare
+    from automl_gpt.runs.options import RunSettings
     from automl_gpt.runs.report import write_report
-    from automl_gpt.runs.store import RunSettings, RunStore, check_study
+    from automl_gpt.runs.store import RunStore, check_study
 
     if rounds < 1:
         raise UsageError(f"--rounds {rounds}: give at least 1")

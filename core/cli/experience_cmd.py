@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import click
-from automl_gpt.cli.model_options import model_options
+from automl_gpt.cli.run_options import model_options
 from automl_gpt.runs.experience import ExperienceStore
 
 STORE_OPTION = click.option(

@@ -26,8 +26,8 @@ def predict(run_name: str, data: Path, trial: int | None, model_path: Path | Non
     from automl_gpt.errors import UsageError
     from automl_gpt.plugins import get_plugin_manager
     from automl_gpt.prediction import default_output
+    from automl_gpt.runs.options import RunSettings
     from automl_gpt.runs.saved_model import saved_model_of
-    from automl_gpt.runs.store import RunSettings
 
     folder = find_run(run_name, runs)
     if model_path is not None and trial is not None:

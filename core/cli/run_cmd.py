@@ -4,49 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
 import click
-from automl_gpt.cli.model_options import model_options
+from automl_gpt.cli.run_options import settings_options
 from automl_gpt.cli.story import closing_lines
 from automl_gpt.errors import UsageError
-from automl_gpt.runs.options import check_count, check_seed
+from automl_gpt.runs.options import check_count, check_seed, resumable, user_options
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
-
-
-def parse_duration(text: str | None) -> float | None:
-    """'90', '90s', '20m', '1.5h' -> seconds."""
-    if text is None:
-        return None
-    match = _DURATION.match(text)
-    if not match:
-        raise UsageError(f"bad duration '{text}': write e.g. 90s, 20m or 1.5h")
-    value, unit = float(match.group(1)), match.group(2) or "s"
-    return value * {"s": 1, "m": 60, "h": 3600}[unit]
-
-
-def parse_limits(items: tuple[str, ...]) -> dict[str, Any]:
-    """``--limit max_rows=2000`` pairs -> dict with numbers parsed."""
-    limits: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"bad --limit '{item}': write NAME=VALUE, e.g. max_rows=2000")
-        try:
-            limits[key] = json.loads(value)
-        except json.JSONDecodeError:
-            limits[key] = value
-    return limits
-
-
-def _complete_planner(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Shell completion of ``--planner``: the registered planner names."""
-    from automl_gpt.plugins import get_plugin_manager
-
-    return sorted(name for name in get_plugin_manager().planners() if name.startswith(incomplete))
+RESUMABLE = ", ".join(f.metadata["flag"] for f in user_options() if f.metadata["resume"])
 
 
 def _logging() -> None:
@@ -55,35 +22,13 @@ def _logging() -> None:
 
 @click.command()
 @click.argument("card", required=False, type=click.Path(path_type=Path))
-@click.option("--budget", type=int, default=30, show_default=True, help="Number of training runs (trials).")
-@click.option("--time-budget", default=None, help="Stop after this much wall time (e.g. 20m).")
-@click.option("--planner", default="llm", show_default=True, shell_complete=_complete_planner,
-              help="A registered planner: llm, tpe, random, default, transfer, or a plugin's "
-                   "(see 'automl-gpt plugins list --all').")
-@click.option("--llm", "llm_spec", default="local", show_default=True,
-              help="LLM provider[:model], e.g. local, local:/path/model.gguf, openai:gpt-4o-mini.")
-@model_options
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
-@click.option("--batch-size", type=int, default=2, show_default=True, help="Candidates per planning round.")
-@click.option("--max-failures", type=int, default=5, show_default=True, help="Stop after this many failures in a row.")
-@click.option("--trial-timeout", default=None, help="Fail a trial that runs longer than this (e.g. 5m).")
-@click.option("--limit", "limit_items", multiple=True, help="Backend budget cap NAME=VALUE (e.g. max_rows=5000).")
-@click.option("--no-prune", is_flag=True, help="Never stop a trial early.")
-@click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")
-@click.option("--no-experience", is_flag=True,
-              help="Neither warm-start from similar past datasets nor add this run to the experience store.")
-@click.option("--no-ensemble", is_flag=True,
-              help="Do not combine the best trials into an ensemble after the run (tabular backends build one).")
-@click.option("--storage", default=None, help="Optuna storage URL (default: SQLite in the run folder).")
-@click.option("--study", "study_name", default=None, help="Study name in the storage.")
+@settings_options()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+              help="Folder of the run folders.")
 @click.option("--resume", "resume_folder", type=click.Path(path_type=Path), default=None,
-              help="Continue a stopped run from its folder.")
+              help=f"Continue a stopped run from its folder, with its own settings ({RESUMABLE} may change).")
 @click.pass_context
-def run(ctx: click.Context, card: Path | None, budget: int, time_budget: str | None, planner: str, llm_spec: str,
-        backend: str | None, model: str | None, seed: int, out: Path, batch_size: int, max_failures: int,
-        trial_timeout: str | None, limit_items: tuple[str, ...], no_prune: bool, no_cache: bool, no_experience: bool,
-        no_ensemble: bool, storage: str | None, study_name: str | None, resume_folder: Path | None) -> int:
+def run(ctx: click.Context, card: Path | None, out: Path, resume_folder: Path | None, **settings: Any) -> int:
     """Plan, predict, train for real and report, on the data card CARD.
 
     Exit code 0 when a trial completed, 3 when none did or the run stopped on failures (see the README).
@@ -95,30 +40,19 @@ def run(ctx: click.Context, card: Path | None, budget: int, time_budget: str | N
         given = _given(ctx)
         if card is not None:
             raise UsageError(f"pass either CARD or --resume, not both (the resumed run keeps its card; drop {card})")
-        ignored = sorted(option for name, option in given.items() if name not in RESUME_OPTIONS | {"card"})
+        ignored = sorted(option for name, option in given.items() if name not in {*resumable(), "resume_folder"})
         if ignored:
             click.echo(f"--resume keeps the run's own settings; ignored: {', '.join(ignored)}", err=True)
-        result = loop.resume(
-            resume_folder, budget=budget if "budget" in given else None,
-            max_failures=max_failures if "max_failures" in given else None,
-            time_budget_s=parse_duration(time_budget), trial_timeout_s=parse_duration(trial_timeout),
-        )
+        result = loop.resume(resume_folder, **{name: settings[name] for name in resumable() if name in given})
     else:
         if card is None:
             raise UsageError("missing CARD: pass a data card file, or --resume RUN_FOLDER")
-        result = loop.run(
-            card, backend=backend, model=model, planner=planner, llm=llm_spec, budget=budget,
-            time_budget_s=parse_duration(time_budget), seed=seed, out=out, batch_size=batch_size,
-            max_failures=max_failures, trial_timeout_s=parse_duration(trial_timeout),
-            limits=parse_limits(limit_items), prune=not no_prune, llm_cache=not no_cache, storage=storage,
-            study_name=study_name, experience=not no_experience, ensemble=not no_ensemble,
-        )
+        result = loop.run(card, out=out, **settings)
     for line in closing_lines(result.summary, result.folder):
         click.echo(line)
     return _exit_code(result)
 
 
-RESUME_OPTIONS = {"resume_folder", "budget", "max_failures", "time_budget", "trial_timeout"}
 NO_RESULT = 3
 
 
@@ -158,17 +92,13 @@ def worker(storage: str, study_name: str, out: Path) -> None:
 @click.argument("card", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Accepted for clarity: plan never trains (the paper's mode).")
 @click.option("--n", "n_plans", type=int, default=3, show_default=True, help="Number of plans to ask for.")
-@click.option("--planner", default="llm", show_default=True, shell_complete=_complete_planner,
-              help="A registered planner (see 'automl-gpt plugins list --all'); other than llm, its first "
-                   "candidates and the predicted logs of predict_training_log.")
-@click.option("--llm", "llm_spec", default="local", show_default=True)
-@model_options
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--no-cache", is_flag=True)
-@click.option("--no-experience", is_flag=True, help="Leave similar past datasets out of the prompt.")
+@settings_options("planner", "llm", "backend", "model", "seed", "llm_cache", "experience", helps={
+    "planner": "A registered planner (see 'automl-gpt plugins list --all'); other than llm, its first candidates and "
+               "the predicted logs of predict_training_log.",
+    "experience": "Leave similar past datasets out of the prompt."})
 @click.option("--json", "as_json", is_flag=True, help="Print plans as JSON.")
-def plan(card: Path, dry_run: bool, n_plans: int, planner: str, llm_spec: str, backend: str | None,
-         model: str | None, seed: int, no_cache: bool, no_experience: bool, as_json: bool) -> None:
+def plan(card: Path, dry_run: bool, n_plans: int, planner: str, llm: str, backend: str | None,
+         model: str | None, seed: int, llm_cache: bool, experience: bool, as_json: bool) -> None:
     """Print the prompt paragraph, the LLM's validated plans and their predicted training logs; train nothing.
 
     With ``--planner`` other than ``llm``: that planner's first candidates and their predicted logs.
@@ -182,9 +112,8 @@ def plan(card: Path, dry_run: bool, n_plans: int, planner: str, llm_spec: str, b
     check_seed(seed)
     manager = get_plugin_manager()
     manager.check_planner(planner)
-    experiment = prepare(card, backend=backend, model=model, seed=seed, options={"llm": llm_spec,
-                                                                                  "llm_cache": not no_cache})
-    if not no_experience and planner in EXPERIENCE_PLANNERS:
+    experiment = prepare(card, backend=backend, model=model, seed=seed, options={"llm": llm, "llm_cache": llm_cache})
+    if experience and planner in EXPERIENCE_PLANNERS:
         experiment.context.experience, experiment.context.portfolio = load_experience(
             experiment, lambda line: click.echo(line, err=True))
     prompt: str | None = None

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import click
 from automl_gpt.errors import DamagedFileError, UsageError
-from automl_gpt.runs.store import SETTINGS_FILE, RunSettings
+from automl_gpt.runs.options import SETTINGS_FILE, RunSettings
 
 RUNS_OPTION = click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
                            help="Folder holding the runs.")
@@ -64,7 +63,7 @@ def show_run(run_name: str, out: Path) -> None:
     """The run's summary.json (or its settings when it has not finished)."""
     folder = find_run(run_name, out)
     summary = _summary(folder)
-    click.echo(json.dumps(summary if summary is not None else asdict(RunSettings.load(folder)), indent=2))
+    click.echo(json.dumps(summary if summary is not None else RunSettings.load(folder).to_dict(), indent=2))
 
 
 @click.command()

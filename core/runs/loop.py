@@ -31,8 +31,8 @@ from automl_gpt.planners import config_key
 from automl_gpt.planners.base import Candidate, Experience, PastTrial, Planner, PlanningContext, best_trial
 from automl_gpt.plugins import get_plugin_manager
 from automl_gpt.requirements import Requirements
-from automl_gpt.runs.options import SEED_MAX, check_run_options
-from automl_gpt.runs.store import RunSettings, RunStore, check_study, new_run_id
+from automl_gpt.runs.options import SEED_MAX, RunSettings
+from automl_gpt.runs.store import RunStore, check_study, new_run_id
 from automl_gpt.training import Backend, LogRecord, TrainingRequest, TrialResult, TrialState
 
 if TYPE_CHECKING:  # Optuna loads with the run store, not at start-up
@@ -94,36 +94,27 @@ def prepare(card: str | Path | DataCard, *, backend: str | None = None, model: s
     return Experiment(data_card, chosen, model_card, context)
 
 
-def run(card: str | Path | DataCard, *, backend: str | None = None, model: str | None = None,
-        planner: str = "llm", llm: str = "local", budget: int = 30, time_budget_s: float | None = None,
-        seed: int = 0, out: str | Path = "runs", batch_size: int = 2, max_failures: int = 5,
-        trial_timeout_s: float | None = None, limits: dict[str, Any] | None = None, prune: bool = True,
-        llm_cache: bool = True, storage: str | None = None, study_name: str | None = None,
-        heartbeat_s: int = 10, experience: bool = True, ensemble: bool = True, echo: Echo | None = None) -> RunResult:
+def run(card: str | Path | DataCard, *, out: str | Path = "runs", echo: Echo | None = None,
+        **options: Any) -> RunResult:
     """Run the loop on a data card and return the best configuration, its model and every trial.
 
-    ``planner`` is ``llm`` (the paper's method), ``tpe``, ``random``, ``default``, ``transfer`` or a plugin's;
-    ``llm`` selects the provider (``local``, ``openai:gpt-4o-mini``...). With ``experience`` the ``llm`` and
-    ``transfer`` planners warm-start from similar past datasets, and the finished run joins the experience
-    store. With ``ensemble`` the backend combines the best trials afterwards (:mod:`automl_gpt.runs.ensemble`).
-    Same seed and LLM cache give the same trials.
+    ``options`` are the run's settings, the fields of :class:`~automl_gpt.runs.options.RunSettings` (the ``run``
+    command's options; None or left out: the default): ``planner`` is ``llm`` (the paper's method), ``tpe``,
+    ``random``, ``default``, ``transfer`` or a plugin's; ``llm`` selects the provider (``local``,
+    ``openai:gpt-4o-mini``...); ``budget`` counts trials. With ``experience`` the ``llm`` and ``transfer`` planners
+    warm-start from similar past datasets, and the finished run joins the experience store. With ``ensemble`` the
+    backend combines the best trials afterwards (:mod:`automl_gpt.runs.ensemble`). Same seed and LLM cache give the
+    same trials. The run's folder is ``out/<run id>``; ``echo`` gets its progress lines (default: stderr).
     """
-    check_run_options(budget=budget, batch_size=batch_size, seed=seed, max_failures=max_failures,
-                      time_budget_s=time_budget_s, trial_timeout_s=trial_timeout_s, limits=dict(limits or {}))
-    get_plugin_manager().check_planner(planner)
-    experiment = prepare(card, backend=backend, model=model, seed=seed,
-                         constraints=_constraints(budget, time_budget_s), options={"llm": llm, "llm_cache": llm_cache})
+    asked = RunSettings.from_options(**options)
+    get_plugin_manager().check_planner(asked.planner)
+    experiment = _prepare(card, asked)
     run_id = new_run_id(experiment.data_card.name)
     folder = make_run_folder(Path(out), run_id)
     source = experiment.data_card.source
-    settings = RunSettings(
-        card=str(source) if source else "", backend=experiment.backend.name,
-        model=saved_model_name(model, experiment.model_card),
-        planner=planner, llm=llm, budget=budget, time_budget_s=time_budget_s, seed=seed, batch_size=batch_size,
-        max_failures=max_failures, trial_timeout_s=trial_timeout_s, limits=dict(limits or {}), prune=prune,
-        llm_cache=llm_cache, storage=storage, study_name=study_name or run_id, run_id=run_id, created=time.time(),
-        heartbeat_s=heartbeat_s, experience=experience, ensemble=ensemble,
-    )
+    settings = replace(asked, card=str(source) if source else "", backend=experiment.backend.name,
+                       model=saved_model_name(asked.model or None, experiment.model_card),
+                       study_name=asked.study_name or run_id, run_id=run_id, created=time.time())
     settings.save(folder)
     return _until_interrupted(Loop(experiment, settings, folder, echo))
 
@@ -141,19 +132,22 @@ def make_run_folder(out: Path, run_id: str) -> Path:
 
 
 def resume(folder: str | Path, *, echo: Echo | None = None, **overrides: Any) -> RunResult:
-    """Continue a stopped run from its folder; finished trials are kept, interrupted ones marked FAIL."""
+    """Continue a stopped run from its folder with its own settings; finished trials are kept, interrupted ones
+    marked FAIL. ``overrides`` change the settings a resumed run may change (:func:`~automl_gpt.runs.options.resumable`:
+    the budgets and the failure limit; None: keep)."""
     folder = Path(folder)
     settings = RunSettings.load(folder)
     check_study(folder, settings)
-    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
-    check_run_options(budget=settings.budget, batch_size=settings.batch_size, seed=settings.seed,
-                      max_failures=settings.max_failures, time_budget_s=settings.time_budget_s,
-                      trial_timeout_s=settings.trial_timeout_s, limits=settings.limits)
+    settings = settings.resumed(**overrides)
     settings.save(folder)
-    experiment = prepare(settings.card, backend=settings.backend, model=settings.model, seed=settings.seed,
-                         constraints=_constraints(settings.budget, settings.time_budget_s),
-                         options={"llm": settings.llm, "llm_cache": settings.llm_cache})
-    return _until_interrupted(Loop(experiment, settings, folder, echo))
+    return _until_interrupted(Loop(_prepare(settings.card, settings), settings, folder, echo))
+
+
+def _prepare(card: str | Path | DataCard, settings: RunSettings) -> Experiment:
+    """:func:`prepare` for a run with these settings."""
+    return prepare(card, backend=settings.backend or None, model=settings.model or None, seed=settings.seed,
+                   constraints=_constraints(settings.budget, settings.time_budget_s),
+                   options={"llm": settings.llm, "llm_cache": settings.llm_cache})
 
 
 def _until_interrupted(loop: Loop) -> RunResult:
@@ -169,11 +163,8 @@ def work(storage: str, study_name: str, *, out: str | Path = "runs", echo: Echo 
     """Join a shared study as one more worker: same card, planner and budget as the worker that started it."""
     from automl_gpt.runs.store import load_settings_from_study
 
-    settings = load_settings_from_study(storage, study_name)
-    settings.storage = storage
-    experiment = prepare(settings.card, backend=settings.backend, model=settings.model, seed=settings.seed,
-                         constraints=_constraints(settings.budget, settings.time_budget_s),
-                         options={"llm": settings.llm, "llm_cache": settings.llm_cache})
+    settings = replace(load_settings_from_study(storage, study_name), storage=storage)
+    experiment = _prepare(settings.card, settings)
     folder = Path(out) / settings.run_id
     folder.mkdir(parents=True, exist_ok=True)
     settings.save(folder)

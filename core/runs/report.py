@@ -23,7 +23,8 @@ from automl_gpt.training import Objective, TrialState
 
 if TYPE_CHECKING:
     from automl_gpt.runs.loop import Experiment
-    from automl_gpt.runs.store import RunSettings, RunStore
+    from automl_gpt.runs.options import RunSettings
+    from automl_gpt.runs.store import RunStore
     from optuna.study import Study
 
 SUMMARY_FILE = "summary.json"

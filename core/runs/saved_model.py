@@ -7,7 +7,8 @@ from pathlib import Path
 
 from automl_gpt.errors import UsageError
 from automl_gpt.runs.ensemble import ENSEMBLE_ATTR, ENSEMBLE_FOLDER
-from automl_gpt.runs.store import RESULT_ATTR, RunSettings, inside_run, open_storage
+from automl_gpt.runs.options import RunSettings
+from automl_gpt.runs.store import RESULT_ATTR, inside_run, open_storage
 
 
 @dataclass

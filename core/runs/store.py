@@ -22,7 +22,6 @@ import contextlib
 import copy
 import datetime
 import hashlib
-import json
 import logging
 import math
 import os
@@ -34,15 +33,14 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automl_gpt.cards.model_choice import is_choice_spec, same_model_pruner
 from automl_gpt.cards.search_space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from automl_gpt.errors import DamagedFileError, StorageError, UsageError
-from automl_gpt.files import write_text_atomic
 from automl_gpt.planners.base import Candidate, PastTrial, Prediction
+from automl_gpt.runs.options import RunSettings
 from automl_gpt.training import Direction, TrainingLog, TrialResult, TrialState
 
 if TYPE_CHECKING:  # Optuna loads when a store opens, not at start-up (``plugins list`` stays fast)
@@ -52,7 +50,6 @@ if TYPE_CHECKING:  # Optuna loads when a store opens, not at start-up (``plugins
 
 logger = logging.getLogger("automl_gpt.runs.store")
 
-SETTINGS_FILE = "run.json"
 SETTINGS_ATTR = "settings"
 INTERRUPTED = "interrupted: the process running this trial stopped before it finished"
 CANDIDATE_ATTR = "candidate"
@@ -61,62 +58,6 @@ RESULT_ATTR = "result"
 MAX_RETRIES = 1
 MAX_SLUG = 60
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass
-class RunSettings:
-    """What a run was asked to do; saved in ``run.json`` and in the study, so ``--resume`` and workers continue
-    with the same settings."""
-
-    card: str
-    backend: str
-    model: str
-    planner: str = "llm"
-    llm: str = "local"
-    budget: int = 30
-    time_budget_s: float | None = None
-    seed: int = 0
-    batch_size: int = 2
-    max_failures: int = 5
-    trial_timeout_s: float | None = None
-    limits: dict[str, Any] = field(default_factory=dict)
-    prune: bool = True
-    llm_cache: bool = True
-    storage: str | None = None
-    study_name: str = "automl-gpt"
-    run_id: str = ""
-    created: float = 0.0
-    heartbeat_s: int = 10
-    experience: bool = True
-    ensemble: bool = True
-
-    @classmethod
-    def load(cls, folder: Path) -> RunSettings:
-        """The settings in ``folder/run.json``; a missing or damaged file is one clear error."""
-        path = folder / SETTINGS_FILE
-        if not path.exists():
-            raise UsageError(f"{folder}: not a run folder (no {SETTINGS_FILE}); pass a folder made by 'automl-gpt run'")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            settings = cls.from_dict(data)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, AttributeError) as exc:
-            raise DamagedFileError(path, f"{type(exc).__name__}: {exc}",
-                                   "restore it from a backup, or start a new run") from None
-        if not settings.run_id or not settings.backend:
-            raise DamagedFileError(path, "it lacks run_id or backend", "restore it from a backup, or start a new run")
-        return settings
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunSettings:
-        known = {name for name in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def save(self, folder: Path) -> None:
-        write_text_atomic(folder / SETTINGS_FILE, json.dumps(asdict(self), indent=2))
-
-
-    def storage_url(self, folder: Path) -> str:
-        return self.storage or f"sqlite:///{(folder / 'study.db').resolve()}"
 
 
 def new_run_id(card_name: str) -> str:
@@ -301,7 +242,7 @@ class RunStore:
                 pruner=pruner,
             )
         if SETTINGS_ATTR not in self.study.user_attrs:
-            self.study.set_user_attr(SETTINGS_ATTR, asdict(settings))
+            self.study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
         self._lock_engine: Any = None
         self.lock_wait_s = 0.0
         self._stale_checked_at: float | None = None

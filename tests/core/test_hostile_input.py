@@ -18,9 +18,9 @@ from automl_gpt.llm.cache import CachedAnswer, LLMCache
 from automl_gpt.llm.client import StructuredResponse
 from automl_gpt.planners.llm_planner import LLMPlanner
 from automl_gpt.runs.loop import resume, run
-from automl_gpt.runs.options import SEED_MAX
+from automl_gpt.runs.options import SEED_MAX, RunSettings
 from automl_gpt.runs.report import write_report
-from automl_gpt.runs.store import RunSettings, check_study, new_run_id, slug
+from automl_gpt.runs.store import check_study, new_run_id, slug
 from automl_gpt.testing import plugins_loaded
 
 from . import loop_support

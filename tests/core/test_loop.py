@@ -13,7 +13,8 @@ from automl_gpt.planners import llm_planner
 from automl_gpt.planners.base import Candidate, Experience, PlanningContext
 from automl_gpt.planners.llm_planner import LLMPlanner
 from automl_gpt.runs.loop import resume, run
-from automl_gpt.runs.store import RunSettings, RunStore
+from automl_gpt.runs.options import RunSettings
+from automl_gpt.runs.store import RunStore
 from automl_gpt.testing import plugins_loaded
 
 from . import loop_support

@@ -12,7 +12,8 @@ import optuna
 import pytest
 from automl_gpt.planners.base import Candidate, Prediction
 from automl_gpt.runs import store as run_store
-from automl_gpt.runs.store import INTERRUPTED, RunSettings, RunStore, to_past_trial, trial_source
+from automl_gpt.runs.options import RunSettings
+from automl_gpt.runs.store import INTERRUPTED, RunStore, to_past_trial, trial_source
 from automl_gpt.training import LogRecord, TrainingLog, TrialResult, TrialState
 
 from . import loop_support

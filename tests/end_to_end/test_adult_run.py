@@ -16,7 +16,8 @@ from pathlib import Path
 import optuna
 import pytest
 from automl_gpt.runs.loop import run
-from automl_gpt.runs.store import RunSettings, open_storage
+from automl_gpt.runs.options import RunSettings
+from automl_gpt.runs.store import open_storage
 
 REPO = Path(__file__).resolve().parents[2]
 ADULT = REPO / "examples" / "adult" / "card.yaml"
