@@ -215,7 +215,7 @@ def evaluate_llm(matrix: PerformanceMatrix, spec: str, text_weight: float, args:
             context = PlanningContext(pmlb_card(held.name), model_card, space, objective, seed=args.seed,
                                       history=history)
             wall, cpu = time.monotonic(), time.process_time()
-            answers = predict_logs(context, configs, client)
+            answers = predict_logs(context, configs, client, timeout_s=args.llm_timeout)
             row["llm_seconds"] += time.monotonic() - wall
             row["llm_cpu_seconds"] += time.process_time() - cpu
             predicted: dict[str, list[Prediction | None]] = {"llm": [a.prediction for a in answers]}
@@ -285,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--llm-datasets", type=int, default=12, help="held-out datasets the LLM predicts on")
     parser.add_argument("--llm-configs", type=int, default=12, help="pool configurations per dataset for the LLM")
     parser.add_argument("--llm-out", type=Path, default=LLM_OUT, help="per-dataset LLM rows, written as they come")
+    parser.add_argument("--llm-timeout", type=float, default=1800.0,
+                        help="seconds per LLM call (wall clock: a loaded machine needs more than a run's 300)")
     args = parser.parse_args(argv)
     matrix = PerformanceMatrix.read(args.matrix)
     use_text = not args.no_text and text_encoder_installed() and bool(matrix.embedding_model)

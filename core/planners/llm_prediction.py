@@ -121,9 +121,10 @@ class LLMLogPrediction:
 
 
 def predict_logs(context: PlanningContext, configs: Sequence[Mapping[str, Any]], client: JSONClient, *,
-                 settings: GenerationSettings | None = None, batch: int = BATCH) -> list[LLMLogPrediction]:
+                 settings: GenerationSettings | None = None, batch: int = BATCH,
+                 timeout_s: float = PREDICTION_TIMEOUT_S) -> list[LLMLogPrediction]:
     """The LLM's predicted training log of each of ``configs`` on ``context``'s dataset, in order, asked
-    ``batch`` configurations per call.
+    ``batch`` configurations per call (each given ``timeout_s``, unless ``settings`` say otherwise).
 
     A failed call leaves its batch without predictions (``failed``); a refused key stops with
     :class:`~automl_gpt.errors.LLMAuthError`, as in the planner. Rejections are logged.
@@ -132,7 +133,7 @@ def predict_logs(context: PlanningContext, configs: Sequence[Mapping[str, Any]],
     for start in range(0, len(configs), max(1, batch)):
         chunk = [dict(c) for c in configs[start:start + max(1, batch)]]
         call = settings or GenerationSettings(temperature=0.0, max_tokens=40 + TOKENS_PER_CURVE * len(chunk),
-                                              seed=context.seed, timeout_s=PREDICTION_TIMEOUT_S)
+                                              seed=context.seed, timeout_s=timeout_s)
         try:
             response = client.generate_json(log_prediction_prompt(context, chunk),
                                             log_prediction_schema(context, len(chunk)), system=SYSTEM_PROMPT,

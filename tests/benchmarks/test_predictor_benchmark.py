@@ -60,7 +60,8 @@ def test_llm_rows_score_the_llm_and_the_matrix_on_the_same_configurations(tmp_pa
 
     monkeypatch.setattr(automl_gpt.llm.client, "get_llm", lambda spec: RankingLLM())
     matrix = PerformanceMatrix.read(predictor.MATRIX)
-    args = argparse.Namespace(llm_datasets=2, llm_configs=4, after=5, seed=0, llm_out=tmp_path / "rows.jsonl")
+    args = argparse.Namespace(llm_datasets=2, llm_configs=4, after=5, seed=0, llm_out=tmp_path / "rows.jsonl",
+                              llm_timeout=60.0)
     rows = predictor.evaluate_llm(matrix, "scripted", 0.0, args)
 
     assert [json.loads(line)["dataset"] for line in args.llm_out.read_text().splitlines()] == [
