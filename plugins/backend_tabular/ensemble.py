@@ -8,9 +8,12 @@ Imported only when an ensemble is built or loaded. Rules:
    training rows) restricted to a holdout best trial's rows. Selection and scores use those rows only.
 2. Selection: :func:`automl_gpt.runs.ensemble.greedy_selection` minimising the objective (log-loss of the averaged
    probabilities, RMSE of the averaged values), best trial first, so ties go to better trials. Validation
-   predictions only: the test split plays no part.
+   predictions only: the test split plays no part. Measured alternatives (a minimum-improvement stop, shrinking
+   the weights toward uniform, a top-3/top-5 library, uniform weights) were no better on test on UCI Adult, so the
+   plain rule stays (docs/benchmarks.md, "Ensembles of a run's trials").
 3. Members are reused as each trial saved them: refit on all training rows when the card has a test file or the
-   trial was k-fold, else the holdout model (the trainer's refit policy). The ensemble's test scores, when the
+   trial was k-fold (for the best number of rounds scaled by the rows gained), else the holdout model (the
+   trainer's refit policy). The ensemble's test scores, when the
    card has a test file, come from one pass over it after selection.
 """
 
