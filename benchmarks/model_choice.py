@@ -59,10 +59,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import harness
 import unseen
 from automl_gpt.cards import DataCard, ModelCard
-from automl_gpt.cards.model_choice import choose, member_of, portfolio_by_member, resolve
+from automl_gpt.cards.model_choice import choose, member_of, resolve
 from automl_gpt.cards.search_space import SearchSpace
 from automl_gpt.planners.base import Candidate
-from automl_gpt.planners.knowledge import PerformanceMatrix, portfolio_candidates, task_family
+from automl_gpt.planners.knowledge import PerformanceMatrix, portfolio_by_member, portfolio_candidates, task_family
 from automl_gpt.plugins import get_plugin_manager
 from automl_gpt.training import TrialResult, TrialState
 from ensemble import split_card

@@ -15,7 +15,7 @@ never see the union.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Container, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -25,7 +25,7 @@ from automl_gpt.errors import UnknownNameError, UsageError
 from pydantic import Field
 
 if TYPE_CHECKING:
-    from automl_gpt.planners.base import Candidate, Experience, PastTrial
+    from automl_gpt.planners.base import PastTrial
     from automl_gpt.training import Objective
     from optuna.pruners import BasePruner
     from optuna.study import Study
@@ -174,55 +174,6 @@ def member_of(config: dict[str, Any], card: ModelCard) -> str:
     if isinstance(card, ModelChoice):
         return str(config.get(MODEL_PARAM, card.members[0].name))
     return card.name
-
-
-def experience_by_member(card: ModelCard, find: Callable[[ModelCard], list[Experience]]) -> list[Experience]:
-    """Similar past datasets for the members of a choice (``find`` for one card), their configurations embedded in
-    the union; most similar first. ``find(card)`` alone for a single card.
-
-    The user's own runs count for the card they trained. The backend's shipped knowledge counts for the cards it was
-    mined with only (:func:`knowledge_cards`): adapting those configurations to another card would lend that card
-    scores it never earned.
-    """
-    if not isinstance(card, ModelChoice):
-        return find(card)
-    from dataclasses import replace
-
-    knowledge = knowledge_cards(card)
-    found = [replace(e, configs=[card.embed(member.name, c) for c in e.configs],
-                     description=f"{member.name}: {e.description}" if e.description else member.name)
-             for member in card.members for e in find(member) if e.origin == "user" or member.name in knowledge]
-    return sorted(found, key=lambda e: e.transfer_weight, reverse=True)
-
-
-def portfolio_by_member(card: ModelCard, find: Callable[[ModelCard], list[Candidate]]) -> list[Candidate]:
-    """The learned first configurations (``find`` for one card) of every member the backend's shipped knowledge
-    describes, embedded in the union and interleaved (each card's first pick, then each card's second...;
-    ``find(card)`` for a single card)."""
-    if not isinstance(card, ModelChoice):
-        return find(card)
-    from dataclasses import replace
-    from itertools import zip_longest
-
-    knowledge = knowledge_cards(card)
-    per_member = [[replace(c, config=card.embed(m.name, c.config)) for c in find(m)]
-                  for m in card.members if m.name in knowledge]
-    return [c for picks in zip_longest(*per_member) for c in picks if c is not None]
-
-
-def knowledge_cards(card: ModelChoice) -> set[str]:
-    """The members a backend's shipped knowledge describes: those it ships a performance matrix for
-    (:func:`~automl_gpt.planners.knowledge.shipped_matrix`); without any, its first (default) model card, which is
-    what a knowledge base export describes."""
-    from automl_gpt.planners.knowledge import shipped_matrix
-    from automl_gpt.plugins import get_plugin_manager
-
-    mined = {m.name for m in card.members if shipped_matrix(m) is not None}
-    if mined:
-        return mined
-    backend = get_plugin_manager().backends().get(card.backend)
-    first = str(backend.model_cards()[0].name) if backend is not None and backend.model_cards() else ""
-    return {first} & {m.name for m in card.members}
 
 
 def trials_by_member(card: ModelCard, history: list[PastTrial]) -> list[tuple[str, list[PastTrial]]]:

@@ -72,7 +72,7 @@ def show(name: str, top: int, as_json: bool, store: Path | None) -> None:
 @STORE_OPTION
 def similar(card: Path, backend: str | None, model: str | None, k: int, store: Path | None) -> None:
     """The stored datasets most similar to a data card, with the configurations they would lend."""
-    from automl_gpt.cards.model_choice import experience_by_member
+    from automl_gpt.planners.knowledge import experience_by_member
     from automl_gpt.runs.loop import prepare
 
     experiment = prepare(card, backend=backend, model=model)

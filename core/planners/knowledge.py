@@ -24,16 +24,17 @@ import functools
 import gzip
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from automl_gpt.cards.model_choice import ModelChoice
 from automl_gpt.cards.search_space import SearchSpace
 from automl_gpt.cards.similarity import CardProfile, combined_similarity
 from automl_gpt.errors import UsageError
-from automl_gpt.planners.base import Candidate
+from automl_gpt.planners.base import Candidate, Experience
 from automl_gpt.planners.transfer import adapt_config
 
 if TYPE_CHECKING:
@@ -237,3 +238,51 @@ def trivial_value(task: str, class_balance: Sequence[float] | None, target_std: 
         total = sum(shares)
         return float(-sum(s / total * math.log(s / total) for s in shares)) or 1e-6
     return float(target_std) if target_std else 1.0
+
+
+def experience_by_member(card: ModelCard, find: Callable[[ModelCard], list[Experience]]) -> list[Experience]:
+    """Similar past datasets for the members of a choice (``find`` for one card), their configurations embedded in
+    the union; most similar first. ``find(card)`` alone for a single card.
+
+    The user's own runs count for the card they trained. The backend's shipped knowledge counts for the cards it was
+    mined with only (:func:`knowledge_cards`): adapting those configurations to another card would lend that card
+    scores it never earned.
+    """
+    if not isinstance(card, ModelChoice):
+        return find(card)
+    from dataclasses import replace
+
+    knowledge = knowledge_cards(card)
+    found = [replace(e, configs=[card.embed(member.name, c) for c in e.configs],
+                     description=f"{member.name}: {e.description}" if e.description else member.name)
+             for member in card.members for e in find(member) if e.origin == "user" or member.name in knowledge]
+    return sorted(found, key=lambda e: e.transfer_weight, reverse=True)
+
+
+def portfolio_by_member(card: ModelCard, find: Callable[[ModelCard], list[Candidate]]) -> list[Candidate]:
+    """The learned first configurations (``find`` for one card) of every member the backend's shipped knowledge
+    describes, embedded in the union and interleaved (each card's first pick, then each card's second...;
+    ``find(card)`` for a single card)."""
+    if not isinstance(card, ModelChoice):
+        return find(card)
+    from dataclasses import replace
+    from itertools import zip_longest
+
+    knowledge = knowledge_cards(card)
+    per_member = [[replace(c, config=card.embed(m.name, c.config)) for c in find(m)]
+                  for m in card.members if m.name in knowledge]
+    return [c for picks in zip_longest(*per_member) for c in picks if c is not None]
+
+
+def knowledge_cards(card: ModelChoice) -> set[str]:
+    """The members a backend's shipped knowledge describes: those it ships a performance matrix for
+    (:func:`shipped_matrix`); without any, its first (default) model card, which is
+    what a knowledge base export describes."""
+    from automl_gpt.plugins import get_plugin_manager
+
+    mined = {m.name for m in card.members if shipped_matrix(m) is not None}
+    if mined:
+        return mined
+    backend = get_plugin_manager().backends().get(card.backend)
+    first = str(backend.model_cards()[0].name) if backend is not None and backend.model_cards() else ""
+    return {first} & {m.name for m in card.members}

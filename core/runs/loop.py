@@ -18,17 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automl_gpt.cards import DataCard, ModelCard, load_data_card
-from automl_gpt.cards.model_choice import (
-    ModelChoice,
-    experience_by_member,
-    portfolio_by_member,
-    resolve,
-    trials_by_member,
-)
+from automl_gpt.cards.model_choice import ModelChoice, resolve, trials_by_member
 from automl_gpt.cards.resolve import resolve_model_card, saved_model_name
 from automl_gpt.errors import AutomlGptError, RunInterrupted, StorageError, UsageError
 from automl_gpt.planners import config_key
 from automl_gpt.planners.base import Candidate, Experience, PastTrial, Planner, PlanningContext, best_trial
+from automl_gpt.planners.knowledge import experience_by_member, portfolio_by_member
 from automl_gpt.plugins import get_plugin_manager
 from automl_gpt.requirements import Requirements
 from automl_gpt.runs.options import SEED_MAX, RunSettings

@@ -12,15 +12,14 @@ from automl_gpt.cards.model_choice import (
     ModelChoice,
     choose,
     compare_models,
-    experience_by_member,
     is_choice_spec,
-    portfolio_by_member,
     resolve,
     same_model_pruner,
     trials_by_member,
 )
 from automl_gpt.errors import UsageError
 from automl_gpt.planners.base import Candidate, Experience, PastTrial, PlanningContext
+from automl_gpt.planners.knowledge import experience_by_member, portfolio_by_member
 from automl_gpt.planners.llm_planner import LLMPlanner, plan_schema
 from automl_gpt.planners.transfer import adapt_config
 from automl_gpt.training import Objective, TrainingLog, TrialResult, TrialState
@@ -171,9 +170,9 @@ def test_transfer_adapts_a_configuration_found_with_another_card(choice: ModelCh
 
 def test_experience_and_portfolio_come_from_every_member_embedded_in_the_union(
         choice: ModelChoice, monkeypatch: pytest.MonkeyPatch) -> None:
-    from automl_gpt.cards import model_choice
+    from automl_gpt.planners import knowledge
 
-    monkeypatch.setattr(model_choice, "knowledge_cards", lambda _: {"trees"})  # the backend's knowledge: trees only
+    monkeypatch.setattr(knowledge, "knowledge_cards", lambda _: {"trees"})  # the backend's knowledge: trees only
 
     def find(member: ModelCard) -> list[Experience]:
         own = Experience(f"run-{member.name}", 0.9 if member is LINEAR else 0.5, [member.defaults()], origin="user")
@@ -193,7 +192,7 @@ def test_experience_and_portfolio_come_from_every_member_embedded_in_the_union(
         {"model": "trees", "encoding": "native", "depth": 6, "growth": "depth"}, {"model": "trees", "depth": 3}]
     assert experience_by_member(TREES, find)[0].configs == [TREES.defaults()]
 
-    monkeypatch.setattr(model_choice, "knowledge_cards", lambda _: {"trees", "linear"})  # a matrix for each
+    monkeypatch.setattr(knowledge, "knowledge_cards", lambda _: {"trees", "linear"})  # a matrix for each
     assert [c.config for c in portfolio_by_member(choice, portfolio)] == [  # each card's first pick, then seconds
         {"model": "trees", "encoding": "native", "depth": 6, "growth": "depth"},
         {"model": "linear", "linear.encoding": "onehot", "linear.growth": "l2"},
