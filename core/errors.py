@@ -105,6 +105,11 @@ class TrainingError(AutomlGptError):
     """A trial failed for a reason that belongs in its FAILED record (crash, out of memory, bad config)."""
 
 
+class ConfigError(TrainingError):
+    """A configuration outside its model card's search space (:meth:`automl_gpt.cards.SearchSpace.check`): names
+    the parameter, the value and what the space allows. The trial fails with this line; the run goes on."""
+
+
 class RunInterrupted(AutomlGptError):
     """The user stopped a run (Ctrl-C); the message says where its finished trials are and how to resume."""
 

@@ -120,7 +120,8 @@ ReportFn = Callable[[LogRecord], bool]
 class TrainingRequest:
     """Everything a backend needs to train one configuration.
 
-    ``config`` is already validated against the model card's search space. ``report`` streams the real log and
+    ``config`` is the trial's configuration: train what ``model_card.space().check(config)`` returns, and fail the
+    trial with its :class:`~automl_gpt.errors.ConfigError` line when it rejects it. ``report`` streams the real log and
     returns True when the trial must stop early (pruned). ``limits`` carries budget caps the user set (for example
     ``max_rows``, ``max_steps``, ``max_examples``) that the backend honours when it knows them. ``echo`` prints a
     line for the person watching (progress, which weights were loaded, a fallback); the run loop prints each

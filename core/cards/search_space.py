@@ -9,7 +9,8 @@ Each parameter belongs to one *stage* of the paper's staged plan: ``data_process
 
 Configurations coming from outside (an LLM, a user file) are never trusted: :meth:`SearchSpace.repair`
 casts, clips and snaps values into the space and reports every change, or raises when a value cannot be
-made to fit.
+made to fit. Backends never repair: :meth:`SearchSpace.check` hands them a configuration inside the space or
+rejects it with one :class:`~automl_gpt.errors.ConfigError`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from automl_gpt.errors import SearchSpaceError
+from automl_gpt.errors import ConfigError, SearchSpaceError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Stage = Literal["data_processing", "model", "hyperparameters"]
@@ -56,6 +57,10 @@ class FloatParam(_Param):
         _check_bounds(self.low, self.high, self.log, self.default)
         return self
 
+    def fault(self, value: Any) -> str | None:
+        """Why ``value`` is not a value of this parameter (None: it is)."""
+        return _number_fault(value, self.low, self.high)
+
     def repair(self, value: Any) -> tuple[float, str | None]:
         number = _to_number(value)
         if math.isnan(number):
@@ -87,6 +92,13 @@ class IntParam(_Param):
     def _check(self) -> IntParam:
         _check_bounds(self.low, self.high, self.log, self.default)
         return self
+
+    def fault(self, value: Any) -> str | None:
+        """Why ``value`` is not a value of this parameter (None: it is); a whole float (``3.0``) is one."""
+        fault = _number_fault(value, self.low, self.high)
+        if fault is None and value != round(value):
+            return f"is not a whole number (an integer in [{self.low}, {self.high}])"
+        return fault
 
     def repair(self, value: Any) -> tuple[int, str | None]:
         number = _to_number(value)
@@ -123,6 +135,14 @@ class CategoricalParam(_Param):
         if self.default is not None and self.default not in self.choices:
             raise ValueError(f"default {self.default!r} is not one of the choices {self.choices}")
         return self
+
+    def fault(self, value: Any) -> str | None:
+        """Why ``value`` is not a value of this parameter (None: it is): it must be one of the choices, of the same
+        type (``1`` is not ``True``; ``16.0`` is ``16``)."""
+        if any((type(choice) is type(value) and choice == value) or _same_number(value, choice)
+               for choice in self.choices):
+            return None
+        return f"is not one of {self.choices}"
 
     def repair(self, value: Any) -> tuple[Scalar, str | None]:
         for choice in self.choices:
@@ -243,6 +263,24 @@ class SearchSpace(Mapping[str, Any]):
                 notes.append(f"{name}: missing, used default {active[name]!r}")
         return Repair(active, notes)
 
+    def check(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The configuration a backend trains: ``config`` checked against the space, with the defaults of the
+        parameters it leaves out and without those its values switch off (conditions).
+
+        The rule for every backend: a configuration is never repaired on its way to training. A name the space does
+        not declare, or a value of the wrong type or outside the parameter's range or choices, is a
+        :class:`~automl_gpt.errors.ConfigError` naming the parameter, the value and what the space allows; the
+        trial fails with that line and the run goes on. (Planners repair untrusted proposals with :meth:`repair`
+        before a trial is queued, saying what they changed.)
+        """
+        for name, value in config.items():
+            if name not in self._params:
+                raise ConfigError(f"unknown parameter '{name}' (known: {', '.join(self._params)})")
+            fault = self._params[name].fault(value)
+            if fault is not None:
+                raise ConfigError(f"parameter '{name}': {value!r} {fault}")
+        return self.repair(config).config
+
     def contains(self, config: Mapping[str, Any]) -> bool:
         """True when ``config`` is already inside the space, exactly (no repair needed)."""
         try:
@@ -354,6 +392,14 @@ def _check_bounds(low: float, high: float, log: bool, default: float | None) -> 
         raise ValueError("a log-scaled parameter needs low > 0")
     if default is not None and not low <= default <= high:
         raise ValueError(f"default {default} is outside [{low}, {high}]")
+
+
+def _number_fault(value: Any, low: float, high: float) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return "is not a number"
+    if not low <= value <= high:
+        return f"is outside [{_fmt(low)}, {_fmt(high)}]"
+    return None
 
 
 def _to_number(value: Any) -> float:

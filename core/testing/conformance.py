@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 import jsonschema
 import pytest
 from automl_gpt.cards import DataCard, ModelCard
-from automl_gpt.errors import UsageError
+from automl_gpt.cards.search_space import FloatParam, IntParam, SearchSpace
+from automl_gpt.errors import ConfigError, UsageError
 from automl_gpt.llm import GenerationSettings, LLMModel, LLMProvider
 from automl_gpt.training import Backend, LogRecord, TrainingRequest, TrialResult, TrialState
 
@@ -47,6 +48,24 @@ def train(backend: Backend, data_card: DataCard, model_card: ModelCard, workdir:
         raise AssertionError(f"train must return a FAIL result, not raise: {type(exc).__name__}: {exc}") from exc
     assert isinstance(result, TrialResult), f"train must return a TrialResult, returned {result!r}"
     return result, streamed
+
+
+def outside_the_space(space: SearchSpace) -> tuple[dict[str, Any], str]:
+    """The defaults with one value outside the space (the first number past its range, else the first choice that
+    is none of the choices), and the line :meth:`SearchSpace.check` rejects it with."""
+    config = space.defaults()
+    numeric = [n for n in config if isinstance(space[n], (FloatParam, IntParam))]
+    name = numeric[0] if numeric else next(iter(config))
+    param = space[name]
+    if isinstance(param, (FloatParam, IntParam)):
+        config[name] = param.high + max(1, param.high - param.low)
+    else:
+        config[name] = "none of the choices"
+    try:
+        space.check(config)
+    except ConfigError as exc:
+        return config, str(exc)
+    raise AssertionError(f"SearchSpace.check accepted {config}")
 
 
 class BackendConformance:
@@ -150,6 +169,17 @@ class BackendConformance:
         assert result.error and "\n" not in result.error.strip(), (
             f"a FAIL result says why in one line; error was {result.error!r}"
         )
+
+    def test_rejects_a_configuration_outside_the_space(self, backend: Backend, data_card: DataCard,
+                                                       model_card: ModelCard, limits: dict[str, Any],
+                                                       tmp_path: Path) -> None:
+        bad, expected = outside_the_space(model_card.space())
+        result, streamed = train(backend, data_card, model_card, tmp_path / "outside", config=bad, limits=limits)
+        assert (result.state, result.error) == (TrialState.FAIL, expected), (
+            f"config {bad} is outside the space: expected FAIL with {expected!r}, got {result.state.value} with "
+            f"{result.error!r} (train model_card.space().check(request.config) and fail with its ConfigError's line)"
+        )
+        assert not streamed, f"a rejected configuration trains nothing; {len(streamed)} records were streamed"
 
     def test_saved_model_predicts_and_refuses_undecodable_input(
             self, backend: Backend, data_card: DataCard, model_card: ModelCard, limits: dict[str, Any],

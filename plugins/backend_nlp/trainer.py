@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 from automl_gpt.cards import ModelCard
-from automl_gpt.cards.search_space import CategoricalParam, SearchSpace
 from automl_gpt.errors import AutomlGptError, TrainingError
 from automl_gpt.progress import StepProgress, warnings_to_file
 from automl_gpt.training import LogRecord, Split, TrainingLog, TrainingRequest, TrialResult, TrialState
@@ -77,32 +76,11 @@ TRIAL_LOG = "train.log"  # library warnings raised while the trial runs, kept of
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
 
 
-class ConfigError(AutomlGptError):
-    """A configuration outside the model card's search space (the trial fails, the run goes on)."""
-
-
-def checked_config(space: SearchSpace, config: dict[str, Any]) -> dict[str, Any]:
-    """The configuration with defaults filled in; raises ConfigError for a value outside the space."""
-    for name, value in config.items():
-        if name not in space:
-            raise ConfigError(f"unknown parameter '{name}' (known: {', '.join(space)})")
-        param = space[name]
-        if isinstance(param, CategoricalParam):
-            if value not in param.choices or isinstance(value, bool) != any(isinstance(c, bool) for c in param.choices):
-                raise ConfigError(f"parameter '{name}': {value!r} is not one of {param.choices}")
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            raise ConfigError(f"parameter '{name}': {value!r} is not a number")
-        if not param.low <= value <= param.high:
-            raise ConfigError(f"parameter '{name}': {value!r} is outside [{param.low:g}, {param.high:g}]")
-    return space.repair(config).config
-
-
 def trial_config(model_card: ModelCard, config: dict[str, Any]) -> dict[str, Any]:
     """The full configuration of a trial: the checked search-space values, then the card's fixed options, then
     :data:`FIXED_DEFAULTS` for hyper-parameters the card neither searches nor fixes."""
     fixed = {name: model_card.options.get(name, value) for name, value in FIXED_DEFAULTS.items()}
-    return {**fixed, **checked_config(model_card.space(), config)}
+    return {**fixed, **model_card.space().check(config)}
 
 
 def run_trial(request: TrainingRequest) -> TrialResult:
@@ -426,7 +404,7 @@ class _Trial:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 1:
-            raise ConfigError(f"limits.{name} must be a positive integer, got {value!r}")
+            raise TrainingError(f"limits.{name} must be a positive integer, got {value!r}")
         return int(value)
 
     def _threads(self) -> int:

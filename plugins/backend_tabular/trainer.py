@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from automl_gpt.cards.search_space import CategoricalParam, SearchSpace
 from automl_gpt.errors import AutomlGptError
 from automl_gpt.training import LogRecord, Split, TrainingLog, TrainingRequest, TrialResult, TrialState
 from automl_gpt_backend_tabular import data, rows
@@ -52,10 +51,6 @@ EVAL_SPLITS: dict[str, Split] = {"train": "train", "valid": "valid"}  # XGBoost'
 OBJECTIVE_METRIC = {"binary": "logloss", "multiclass": "logloss", "regression": "rmse"}
 
 
-class ConfigError(AutomlGptError):
-    """A configuration outside the model card's search space (the trial fails, the run goes on)."""
-
-
 @dataclass
 class Fold:
     """One training/validation pair, preprocessed, as XGBoost matrices."""
@@ -73,23 +68,6 @@ def threads(limits: dict[str, Any]) -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
-
-
-def checked_config(space: SearchSpace, config: dict[str, Any]) -> dict[str, Any]:
-    """The configuration with defaults filled in; raises ConfigError for a value outside the space."""
-    for name, value in config.items():
-        if name not in space:
-            raise ConfigError(f"unknown parameter '{name}' (known: {', '.join(space)})")
-        param = space[name]
-        if isinstance(param, CategoricalParam):
-            if value not in param.choices:
-                raise ConfigError(f"parameter '{name}': {value!r} is not one of {param.choices}")
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            raise ConfigError(f"parameter '{name}': {value!r} is not a number")
-        if not param.low <= value <= param.high:
-            raise ConfigError(f"parameter '{name}': {value!r} is outside [{param.low:g}, {param.high:g}]")
-    return space.repair(config).config
 
 
 def run_trial(request: TrainingRequest, trial: Callable[[TrainingRequest], Any] | None = None) -> TrialResult:
@@ -123,7 +101,7 @@ class TrialBase:
         self.card = request.data_card
         self.task = self.card.task
         self.options = dict(request.model_card.options)
-        self.config = checked_config(request.model_card.space(), dict(request.config))
+        self.config = request.model_card.space().check(dict(request.config))
         self.limits = dict(request.limits)
         self.nthread = threads(self.limits)
         self.log = TrainingLog()

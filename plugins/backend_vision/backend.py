@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from automl_gpt.errors import AutomlGptError, SearchSpaceError
+from automl_gpt.errors import AutomlGptError
 from automl_gpt.requirements import Requirements
 from automl_gpt.training import Backend, Objective, TrainingRequest, TrialResult, TrialState
 
@@ -48,9 +48,9 @@ class MMDetBackend(Backend):
 
         started = time.monotonic()
         try:
-            config = request.model_card.space().repair(request.config).config
+            config = request.model_card.space().check(request.config)
             data = load_detection_data(request.data_card)
-        except (SearchSpaceError, AutomlGptError) as exc:
+        except AutomlGptError as exc:
             return TrialResult(TrialState.FAIL, error=str(exc).splitlines()[0], duration_s=time.monotonic() - started)
         from automl_gpt_backend_vision.trainer import run_trial
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from automl_gpt.cards.search_space import CategoricalParam, FloatParam, IntParam, Param, SearchSpace
-from automl_gpt.errors import SearchSpaceError
+from automl_gpt.errors import ConfigError, SearchSpaceError, TrainingError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
@@ -253,3 +253,31 @@ def test_random_spaces_sample_and_repair_inside(space: SearchSpace, seed: int, d
     except SearchSpaceError:
         return
     assert space.contains(repaired.config), (noisy, repaired)
+
+
+def test_check_hands_a_backend_the_configuration_or_one_clear_rejection() -> None:
+    space = make_space()
+    checked = space.check({"booster": "gblinear", "policy": "lossguide", "max_depth": 3.0, "scale": None})
+    defaults = space.defaults()
+    del defaults["policy"]  # switched off by booster: dropped; the rest at their defaults
+    assert checked == {**defaults, "booster": "gblinear", "max_depth": 3, "scale": None}
+    assert type(checked["max_depth"]) is int
+    assert space.check({"scale": True})["scale"] is True and space.check({"scale": 2.5})["scale"] == 2.5
+
+
+@pytest.mark.parametrize("config,line", [
+    ({"learning_rate": 0.9}, "parameter 'learning_rate': 0.9 is outside [0.001, 0.5]"),
+    ({"learning_rate": "0.1"}, "parameter 'learning_rate': '0.1' is not a number"),
+    ({"learning_rate": math.nan}, "parameter 'learning_rate': nan is not a number"),
+    ({"max_depth": False}, "parameter 'max_depth': False is not a number"),
+    ({"max_depth": 2.5}, "parameter 'max_depth': 2.5 is not a whole number (an integer in [1, 12])"),
+    ({"max_depth": math.inf}, "parameter 'max_depth': inf is outside [1, 12]"),
+    ({"booster": "GBTREE"}, "parameter 'booster': 'GBTREE' is not one of ['gbtree', 'dart', 'gblinear']"),
+    ({"scale": "1"}, "parameter 'scale': '1' is not one of [1, 2.5, None, True]"),
+    ({"depth": 3}, "unknown parameter 'depth' (known: learning_rate, subsample, max_depth, n_estimators, booster, "
+                   "policy, max_leaves, scale)"),
+])
+def test_check_rejects_what_repair_would_change(config: dict[str, Any], line: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        make_space().check(config)
+    assert str(error.value) == line and isinstance(error.value, TrainingError)

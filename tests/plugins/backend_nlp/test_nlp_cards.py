@@ -10,12 +10,12 @@ import automl_gpt_backend_nlp as plugin
 import pytest
 from automl_gpt.cards import DataCard, ModelCard, card_from_mapping, load_model_card
 from automl_gpt.cards.search_space import CategoricalParam, FloatParam, IntParam
-from automl_gpt.errors import CardError
+from automl_gpt.errors import CardError, ConfigError
 from automl_gpt.testing import plugins_loaded
 from automl_gpt.training import Objective
 from automl_gpt_backend_nlp.backbone import DEFAULT_BACKBONE, resolve_backbone
 from automl_gpt_backend_nlp.backend import TransformersQABackend
-from automl_gpt_backend_nlp.trainer import FIXED_DEFAULTS, ConfigError, trial_config
+from automl_gpt_backend_nlp.trainer import FIXED_DEFAULTS, trial_config
 
 SPACE = {
     "learning_rate",
