@@ -27,7 +27,7 @@ tie at the median of that dataset's other LLM predictions in Spearman (it ranks 
 errors; a Spearman that is undefined (constant predictions) counts as 0. Each dataset's result is appended to
 ``--llm-out`` as it finishes; a rerun answers from the response cache.
 
-    AUTOML_GPT_LLM_THREADS=1 nice -n 10 python benchmarks/predictor.py --llm local --llm-datasets 12
+    AUTOML_GPT_LLM_THREADS=1 nice -n 10 python benchmarks/predictor.py --llm local   # 6 datasets: ~15 CPU-minutes
 """
 
 from __future__ import annotations
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-text", action="store_true", help="meta-features only, as without [transfer]")
     parser.add_argument("--llm", metavar="SPEC", help="also score this LLM's own predictions (e.g. local)")
-    parser.add_argument("--llm-datasets", type=int, default=12, help="held-out datasets the LLM predicts on")
+    parser.add_argument("--llm-datasets", type=int, default=6, help="held-out datasets the LLM predicts on")
     parser.add_argument("--llm-configs", type=int, default=12, help="pool configurations per dataset for the LLM")
     parser.add_argument("--llm-out", type=Path, default=LLM_OUT, help="per-dataset LLM rows, written as they come")
     parser.add_argument("--llm-timeout", type=float, default=1800.0,
