@@ -14,7 +14,11 @@ Reported per task family, as the median over held-out datasets:
 * the mean absolute error of the predicted final value and of the curve's intermediate points, relative to the
   defaults' real value on that dataset;
 * baseline measured in the same run: the run-only ``surrogate`` predictor with the same history (it predicts
-  nothing before its third trial).
+  nothing before its third trial);
+* ``matrix, new configurations``: the same for ``--new-configs`` seeded configurations of each dataset, each
+  predicted by a predictor whose pool lacks it (on no dataset was it trained), as a TPE or LLM candidate is. The
+  rows above score pool configurations, which the similar datasets were trained with (a portfolio's or transfer's
+  candidates are).
 
 With ``--llm SPEC`` (``local`` for the product's default local model) the LLM's own predictions are scored too, on
 a seeded subset: ``--llm-datasets`` held-out datasets, half classification and half regression, each from a
@@ -33,6 +37,7 @@ errors; a Spearman that is undefined (constant predictions) counts as 0. Each da
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import random
@@ -118,7 +123,17 @@ def score(held: MatrixDataset, fractions: Sequence[float], scored: list[int],
             "curve_mae": float(np.mean(curve_errors)) if curve_errors else None}
 
 
-def evaluate(matrix: PerformanceMatrix, text_weight: float, after: int, seed: int) -> dict[str, list[dict]]:
+def without_config(matrix: PerformanceMatrix, index: int) -> PerformanceMatrix:
+    """The matrix without pool configuration ``index`` (its values and curves on every dataset)."""
+    keep = [i for i in range(len(matrix.configs)) if i != index]
+    datasets = [dataclasses.replace(d, values=[d.values[i] for i in keep],
+                                    curves=[d.curves[i] for i in keep] if d.curves else [])
+                for d in matrix.datasets]
+    return dataclasses.replace(matrix, configs=[matrix.configs[i] for i in keep], datasets=datasets)
+
+
+def evaluate(matrix: PerformanceMatrix, text_weight: float, after: int, seed: int,
+             new_configs: int = 0) -> dict[str, list[dict]]:
     rows: dict[str, list[dict]] = {}
     for held in matrix.datasets:
         rest = matrix.without({held.family})
@@ -142,6 +157,13 @@ def evaluate(matrix: PerformanceMatrix, text_weight: float, after: int, seed: in
                     continue
                 for key, value in score(held, matrix.fractions, scored, predictions).items():
                     row[f"{name}/{stage}/{key}"] = value
+            if new_configs:
+                new = sorted(random.Random(f"{seed}-new-{held.name}").sample(scored, min(new_configs, len(scored))))
+                predictions = [MatrixPredictor(without_config(rest, i), profile, held.trivial, space, objective,
+                                               history, text_weight=text_weight).predict(
+                                   Candidate(dict(matrix.configs[i]), "benchmark")) for i in new]
+                for key, value in score(held, matrix.fractions, new, predictions).items():
+                    row[f"matrix-new/{stage}/{key}"] = value
         rows.setdefault(task_family(held.task), []).append(row)
     return rows
 
@@ -158,10 +180,14 @@ def table(rows: dict[str, list[dict]], after: int) -> str:
         lines.append("| predictor | when | Spearman (final) | MAE final / defaults' value | "
                      "MAE curve points / defaults' |")
         lines.append("|---|---|---|---|---|")
-        for name, stage in (("matrix", "before"), ("matrix", "after"), ("surrogate", "after")):
+        for name, stage in (("matrix", "before"), ("matrix", "after"), ("surrogate", "after"),
+                            ("matrix-new", "before"), ("matrix-new", "after")):
             cells = [median(items, f"{name}/{stage}/{key}") for key in ("spearman", "mae", "curve_mae")]
+            if cells[0] == "-":
+                continue
             when = "before any trial" if stage == "before" else f"after {after} trials"
-            lines.append(f"| {name} | {when} | " + " | ".join(cells) + " |")
+            label = "matrix, new configurations" if name == "matrix-new" else name
+            lines.append(f"| {label} | {when} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -281,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--after", type=int, default=5, help="trials told to the predictor in the 'after' rows")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-text", action="store_true", help="meta-features only, as without [transfer]")
+    parser.add_argument("--new-configs", type=int, default=12,
+                        help="configurations per dataset predicted without them in the pool (0: none)")
     parser.add_argument("--llm", metavar="SPEC", help="also score this LLM's own predictions (e.g. local)")
     parser.add_argument("--llm-datasets", type=int, default=6, help="held-out datasets the LLM predicts on")
     parser.add_argument("--llm-configs", type=int, default=12, help="pool configurations per dataset for the LLM")
@@ -293,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"matrix {args.matrix.name}: {len(matrix.datasets)} datasets x {len(matrix.configs)} configurations; "
           f"similarity by {'card text and ' if use_text else ''}meta-features")
     text_weight = TEXT_WEIGHT if use_text else 0.0
-    print(table(evaluate(matrix, text_weight, args.after, args.seed), args.after), flush=True)
+    print(table(evaluate(matrix, text_weight, args.after, args.seed, args.new_configs), args.after),
+          flush=True)
     if args.llm:
         print(llm_table(evaluate_llm(matrix, args.llm, text_weight, args), args.llm, args))
     return 0

@@ -135,6 +135,45 @@ def test_the_matrix_predictor_learns_the_runs_scale_from_its_trials(tmp_path) ->
     assert deep is not None and deep.final == pytest.approx(0.5 * math.log(2) / 2, rel=0.05)
 
 
+def depth_matrix() -> PerformanceMatrix:
+    """Three depths, deeper better on every dataset; depths 4 and 8 are in no pool."""
+    depths, ratios = [2, 6, 12], [0.8, 0.65, 0.5]
+    configs = [{"learning_rate": 0.1, "max_depth": d} for d in depths]
+    datasets = [
+        MatrixDataset(name=f"d{i}", task="binary", metric="logloss", family=f"d{i}", trivial=0.69,
+                      meta={"log10_rows": 3.0 + i / 10}, values=[0.69 * r for r in ratios],
+                      curves=[[r + 0.1, r] for r in ratios])
+        for i in range(4)
+    ]
+    return PerformanceMatrix("toy", configs, datasets, [0.5, 1.0])
+
+
+def predicted(predictor: MatrixPredictor, depth: int) -> float:
+    prediction = predictor.predict(Candidate({"learning_rate": 0.1, "max_depth": depth}, "tpe"))
+    assert prediction is not None and prediction.final is not None
+    return prediction.final
+
+
+def test_the_matrix_predictor_ranks_configurations_that_are_in_no_pool(tmp_path) -> None:
+    context = binary_context(tmp_path)
+    profile = CardProfile(np.zeros(0, dtype=np.float32), {"log10_rows": 3.1}, "binary")
+    predictor = MatrixPredictor(depth_matrix(), profile, math.log(2), context.space, LOGLOSS)
+    assert predicted(predictor, 2) > predicted(predictor, 4) > predicted(predictor, 8) > predicted(predictor, 12)
+
+
+def test_the_runs_own_trials_reshape_the_predictions_where_they_disagree_with_similar_datasets(tmp_path) -> None:
+    """On this dataset shallow trees win, unlike on every similar one: after three trials the prediction says so."""
+    context = binary_context(tmp_path)
+    profile = CardProfile(np.zeros(0, dtype=np.float32), {"log10_rows": 3.1}, "binary")
+    done = [PastTrial(n, {"learning_rate": 0.1, "max_depth": d},
+                      TrialResult(TrialState.COMPLETE, {"valid/logloss": value}))
+            for n, (d, value) in enumerate([(2, 0.30), (6, 0.40), (12, 0.50)])]
+    before = MatrixPredictor(depth_matrix(), profile, math.log(2), context.space, LOGLOSS)
+    after = MatrixPredictor(depth_matrix(), profile, math.log(2), context.space, LOGLOSS, done)
+    assert predicted(before, 4) > predicted(before, 8)
+    assert predicted(after, 4) < predicted(after, 8)
+
+
 def test_expected_improvement_prefers_a_better_mean_and_rewards_uncertainty() -> None:
     best = 0.40
     sure = Prediction("matrix", 0.39, uncertainty=0.001)
