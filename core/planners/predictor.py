@@ -142,8 +142,9 @@ class MatrixPredictor:
 
     # -- offline part ----------------------------------------------------------------------------------------
 
-    def _kernel(self, config: dict[str, Any]) -> np.ndarray:
-        distances = np.sqrt(((self.pool - encode(config, self.space)) ** 2).mean(axis=1))
+    def _kernel(self, point: np.ndarray) -> np.ndarray:
+        """Gaussian kernel between an encoded configuration and every pool configuration."""
+        distances = np.sqrt(((self.pool - point) ** 2).mean(axis=1))
         return np.exp(-0.5 * (distances / CONFIG_BANDWIDTH) ** 2)
 
     def _weights(self) -> np.ndarray:
@@ -168,11 +169,11 @@ class MatrixPredictor:
         point_weights = np.concatenate([point_weights, np.full(len(own), OWN_TRIAL_WEIGHT)])
         return weighted_ridge(features, targets, point_weights, free=2)[1:]  # the run's own intercept dropped
 
-    def _dataset_scores(self, config: dict[str, Any]) -> np.ndarray:
-        """Each similar dataset's standardised score for a configuration: the additive model, plus that dataset's
-        own residual at nearby pool configurations (fading to 0 away from the pool)."""
-        kernel = self._kernel(config)
-        shared = float(additive_basis(encode(config, self.space)[None, :])[0] @ self.coefficients)
+    def _dataset_scores(self, point: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        """Each similar dataset's standardised score for an encoded configuration (``kernel``: its kernel to the
+        pool): the additive model, plus that dataset's own residual at nearby pool configurations (fading to 0 away
+        from the pool)."""
+        shared = float(additive_basis(point[None, :])[0] @ self.coefficients)
         residual = (self.residuals * kernel).sum(axis=1) / ((self.known * kernel).sum(axis=1) + RESIDUAL_PRIOR)
         return shared + residual
 
@@ -181,14 +182,16 @@ class MatrixPredictor:
         if not self.ready:
             return None
         weights = self._weights()
-        scores = self._dataset_scores(config)
+        point = encode(config, self.space)
+        kernel = self._kernel(point)
+        scores = self._dataset_scores(point, kernel)
         mean = float(weights @ self.centres) + float(weights @ scores) * float(weights @ self.spreads)
         values = self.centres + scores * self.spreads
         spread = float(math.sqrt(max(0.0, weights @ (values - weights @ values) ** 2)))
-        kernel = self._kernel(config) + 1e-12
+        curve_kernel = kernel[None, :, None] + 1e-12  # far from the pool, every pool curve counts alike
         curve_known = ~np.isnan(self.curves)
-        curve = (np.where(curve_known, self.curves, 0.0) * kernel[None, :, None]).sum(axis=1) / np.maximum(
-            (curve_known * kernel[None, :, None]).sum(axis=1), 1e-12)
+        curve = (np.where(curve_known, self.curves, 0.0) * curve_kernel).sum(axis=1) / np.maximum(
+            (curve_known * curve_kernel).sum(axis=1), 1e-12)
         curve_mean = (weights[:, None] * curve).sum(axis=0)
         if curve_mean[-1] > 0:
             curve_mean = curve_mean * (mean / curve_mean[-1])  # the curve ends at the predicted final value
@@ -203,7 +206,7 @@ class MatrixPredictor:
         this run's configurations the way this dataset does count more from then on."""
         if len(self.history) < 2:
             return np.ones(len(self.weights))
-        kernels = np.stack([self._kernel(t.config) + 1e-12 for t in self.history])  # trials x pool
+        kernels = np.stack([self._kernel(encode(t.config, self.space)) + 1e-12 for t in self.history])  # trials x pool
         scores = np.where(self.known, self.scores, 0.0)
         predicted = (scores @ kernels.T) / np.maximum(self.known @ kernels.T, 1e-12)  # datasets x trials
         real = np.asarray([t.result.value(self.objective) for t in self.history], dtype=float)
