@@ -22,7 +22,13 @@ from pathlib import Path
 
 import numpy as np
 from automl_gpt.cards.similarity import CardProfile, text_encoder_installed
-from automl_gpt.planners.knowledge import PerformanceMatrix, greedy_portfolio, neighbour_weights, task_family
+from automl_gpt.planners.knowledge import (
+    PerformanceMatrix,
+    greedy_portfolio,
+    neighbour_weights,
+    portfolio_neighbours,
+    task_family,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 MATRIX = REPO / "plugins" / "backend_tabular" / "knowledge" / "xgboost_matrix.json.gz"
@@ -45,7 +51,7 @@ def shipped_order(picked: list[int]) -> list[int]:
     return picked[:1] + ([0] if picked[:1] != [0] else []) + [i for i in picked[1:] if i != 0]
 
 
-def evaluate(matrix: PerformanceMatrix, text_weight: float, neighbours: int,
+def evaluate(matrix: PerformanceMatrix, text_weight: float, neighbours: int | None,
              first: str = "mean") -> dict[str, list[dict[str, float]]]:
     """Per task family, one row per held-out dataset: the normalised best score of each rule at each budget."""
     rows: dict[str, list[dict[str, float]]] = {}
@@ -54,7 +60,8 @@ def evaluate(matrix: PerformanceMatrix, text_weight: float, neighbours: int,
         family = task_family(held.task)
         scores = held.scores()
         profile = CardProfile(np.asarray(held.embedding, dtype=np.float32), held.meta, held.task)
-        weights = neighbour_weights(rest, profile, text_weight=text_weight, k=neighbours)
+        weights = neighbour_weights(rest, profile, text_weight=text_weight,
+                                    k=neighbours or portfolio_neighbours(held.task))
         picked = shipped_order(greedy_portfolio(rest, weights, max(BUDGETS), first=first))
         everyone = {d.name: 1.0 for d in rest.datasets if task_family(d.task) == family}
         global_pick = shipped_order(greedy_portfolio(rest, everyone, max(BUDGETS), first=first))
@@ -90,15 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-text", action="store_true", help="meta-features only, as without [transfer]")
     parser.add_argument("--first", choices=("wins", "mean"), default=None, help="rule for the first pick")
     args = parser.parse_args(argv)
-    from automl_gpt.planners.knowledge import FIRST_RULE, NEIGHBOURS
+    from automl_gpt.planners.knowledge import FIRST_RULE, PORTFOLIO_NEIGHBOURS
 
     matrix = PerformanceMatrix.read(args.matrix)
     use_text = not args.no_text and text_encoder_installed() and bool(matrix.embedding_model)
     print(f"matrix {args.matrix.name}: {len(matrix.datasets)} datasets x {len(matrix.configs)} configurations; "
           f"similarity by {'card text and ' if use_text else ''}meta-features")
     first = args.first or FIRST_RULE
-    print(f"first pick by {first}; {args.neighbours or NEIGHBOURS} neighbours")
-    print(table(evaluate(matrix, TEXT_WEIGHT if use_text else 0.0, args.neighbours or NEIGHBOURS, first)))
+    shipped = ", ".join(f"{family} {k or 'all'}" for family, k in PORTFOLIO_NEIGHBOURS.items())
+    print(f"first pick by {first}; neighbours: {args.neighbours or shipped}")
+    print(table(evaluate(matrix, TEXT_WEIGHT if use_text else 0.0, args.neighbours, first)))
     return 0
 
 

@@ -25,11 +25,16 @@ per dataset, seed and budget (1 = best, ties averaged). Classification and regre
 Seeds change the planners' randomness; the training seed and the holdout split are fixed, so a configuration
 scores the same whichever planner proposes it (and is trained once, cached in ``benchmarks/out/cache``).
 
+Each finished dataset is written to ``<out>/datasets/<name>.json`` at once; a rerun into the same ``--out`` resumes
+(:func:`saved_result`: a dataset searched with the same portfolio, planners, seeds and budget is not searched again).
+The whole suite's results are committed in ``benchmarks/results/unseen-suite/``, so the full protocol continues
+across sessions.
+
 ``--adult`` runs UCI Adult (``examples/adult/card.yaml``, full data, official test split) as an unseen dataset
 with the full shipped matrix (which never contained Adult): test log-loss and accuracy of the best validation
 trial within 10 trials, transfer vs TPE seeded with the default.
 
-    nice -n 10 python benchmarks/unseen.py                                   # the whole suite, 3 seeds
+    nice -n 10 python benchmarks/unseen.py --out benchmarks/results/unseen-suite   # the whole suite, 3 seeds
     nice -n 10 python benchmarks/unseen.py --max-datasets 24 --seeds 0 --budgets 1,3,5,10 --workers 2
     nice -n 10 python benchmarks/unseen.py --adult --skip-suite --seeds 0,1,2
     python benchmarks/unseen.py --report-only                                # tables from the per-dataset files
@@ -231,10 +236,14 @@ def suite(args: argparse.Namespace) -> None:
         print(f"  {name:28s} family {families().get(name, name)}: first {first}", flush=True)
     out = Path(args.out)
     (out / "datasets").mkdir(parents=True, exist_ok=True)
-    results = []
+    results = [item for item in (saved_result(out, name, portfolios[name], args) for name in names) if item]
+    if results:
+        print(f"resumed {len(results)} of {len(names)} datasets from {out / 'datasets'} (same portfolio, planners, "
+              "seeds and budget)", flush=True)
+    todo = [name for name in _cheap_first(names) if name not in {r["dataset"] for r in results}]
     # spawn, not fork: this process may have loaded the text encoder (torch threads); a forked child can deadlock
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_dataset, name, portfolios[name], args): name for name in _cheap_first(names)}
+        futures = {pool.submit(run_dataset, name, portfolios[name], args): name for name in todo}
         for future in as_completed(futures):
             item = future.result()
             results.append(item)
@@ -243,6 +252,25 @@ def suite(args: argparse.Namespace) -> None:
     results.sort(key=lambda r: r["dataset"])
     (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     report(results, args)
+
+
+def saved_result(out: Path, name: str, portfolio: list[Candidate], args: argparse.Namespace) -> dict[str, Any] | None:
+    """The dataset's result from an earlier run into ``out`` when it searched with the same portfolio, every planner
+    and seed asked for, and at least the budget asked for; else None (searched again). A run cut short resumes."""
+    path = out / "datasets" / f"{name}.json"
+    if not path.exists():
+        return None
+    item: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if item.get("portfolio") != [c.rationale for c in portfolio]:
+        return None
+    for planner_name in args.planners:
+        llm = planner_name == "llm+transfer"
+        budget = min(max(args.budgets), args.llm_budget) if llm else max(args.budgets)
+        trials = 1 if planner_name == "default" else budget
+        by_seed = item["curves"].get(planner_name, {})
+        if any(len(by_seed.get(str(seed), [])) < trials for seed in (args.llm_seeds if llm else args.seeds)):
+            return None
+    return item
 
 
 def _cheap_first(names: list[str]) -> list[str]:

@@ -78,3 +78,23 @@ def test_report_only_without_results_is_one_clear_error(tmp_path: Path, capsys: 
         unseen.main(["--report-only", "--out", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "no per-dataset results" in capsys.readouterr().err
+
+
+def test_a_rerun_resumes_the_datasets_searched_with_the_same_portfolio(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from automl_gpt.planners.base import Candidate
+
+    portfolio = [Candidate({"max_depth": 3}, source="transfer", rationale="portfolio: pool configuration #4")]
+    (tmp_path / "datasets").mkdir()
+    item = {**_result("a", "binary", {"default": [0.5], "random": [0.5] * 3, "tpe": [0.5] * 3,
+                                      "transfer": [0.4] * 3}), "portfolio": [c.rationale for c in portfolio]}
+    (tmp_path / "datasets" / "a.json").write_text(json.dumps(item), encoding="utf-8")
+    args = SimpleNamespace(planners=["default", "random", "tpe", "transfer"], budgets=[1, 3], seeds=[0],
+                           llm_budget=5, llm_seeds=[0])
+    assert unseen.saved_result(tmp_path, "a", portfolio, args) == item
+    assert unseen.saved_result(tmp_path, "b", portfolio, args) is None  # never searched
+    other = [Candidate({"max_depth": 9}, source="transfer", rationale="portfolio: pool configuration #7")]
+    assert unseen.saved_result(tmp_path, "a", other, args) is None  # the knowledge changed since
+    assert unseen.saved_result(tmp_path, "a", portfolio, SimpleNamespace(**{**vars(args), "seeds": [0, 1]})) is None
+    assert unseen.saved_result(tmp_path, "a", portfolio, SimpleNamespace(**{**vars(args), "budgets": [5]})) is None

@@ -9,10 +9,12 @@ import pytest
 from automl_gpt.cards.similarity import CardProfile
 from automl_gpt.errors import UsageError
 from automl_gpt.planners.knowledge import (
+    NEIGHBOURS,
     MatrixDataset,
     PerformanceMatrix,
     greedy_portfolio,
     neighbour_weights,
+    portfolio_candidates,
     trivial_value,
 )
 
@@ -62,6 +64,20 @@ def test_neighbours_are_of_the_same_task_family_and_ranked_by_meta_features_with
     weights = neighbour_weights(m, query, text_weight=0.0, k=10)
     assert "reg" not in weights and "multi" in weights  # binary and multiclass tables lend to each other
     assert weights["close"] > weights["far"]
+
+
+@pytest.mark.parametrize(("task", "weighed", "first"), [("binary", NEIGHBOURS + 40, 9), ("regression", NEIGHBOURS, 2)])
+def test_a_classification_portfolio_weighs_its_whole_family_a_regression_one_the_nearest(task, weighed, first) -> None:
+    from automl_gpt.cards.search_space import IntParam, SearchSpace
+
+    # the nearest datasets mildly prefer max_depth 2, the many farther ones strongly prefer max_depth 9
+    near = [dataset(f"near{i}", [0.50, 0.49, 0.495, 0.55], task=task, rows=3.0 + i / 1000) for i in range(NEIGHBOURS)]
+    far = [dataset(f"far{i}", [0.50, 0.495, 0.30, 0.55], task=task, rows=4.0) for i in range(40)]
+    query = CardProfile(np.zeros(0, dtype=np.float32), {"log10_rows": 3.0, "log10_features": 1.0}, task)
+    space = SearchSpace({"max_depth": IntParam(low=2, high=12, default=6)})
+    pick = portfolio_candidates(matrix(*near, *far), query, space, text_weight=0.0)[0]
+    assert f"of {weighed} similar datasets" in pick.rationale
+    assert pick.config == {"max_depth": first}
 
 
 def test_a_matrix_round_trips_and_a_damaged_one_names_its_file(tmp_path) -> None:
