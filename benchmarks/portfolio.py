@@ -61,7 +61,7 @@ def evaluate(matrix: PerformanceMatrix, text_weight: float, neighbours: int | No
         scores = held.scores()
         profile = CardProfile(np.asarray(held.embedding, dtype=np.float32), held.meta, held.task)
         weights = neighbour_weights(rest, profile, text_weight=text_weight,
-                                    k=neighbours or portfolio_neighbours(held.task))
+                                    k=neighbours or portfolio_neighbours(matrix.card, held.task))
         picked = shipped_order(greedy_portfolio(rest, weights, max(BUDGETS), first=first))
         everyone = {d.name: 1.0 for d in rest.datasets if task_family(d.task) == family}
         global_pick = shipped_order(greedy_portfolio(rest, everyone, max(BUDGETS), first=first))
@@ -97,14 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-text", action="store_true", help="meta-features only, as without [transfer]")
     parser.add_argument("--first", choices=("wins", "mean"), default=None, help="rule for the first pick")
     args = parser.parse_args(argv)
-    from automl_gpt.planners.knowledge import FIRST_RULE, PORTFOLIO_NEIGHBOURS
+    from automl_gpt.planners.knowledge import FIRST_RULE
 
     matrix = PerformanceMatrix.read(args.matrix)
     use_text = not args.no_text and text_encoder_installed() and bool(matrix.embedding_model)
     print(f"matrix {args.matrix.name}: {len(matrix.datasets)} datasets x {len(matrix.configs)} configurations; "
           f"similarity by {'card text and ' if use_text else ''}meta-features")
     first = args.first or FIRST_RULE
-    shipped = ", ".join(f"{family} {k or 'all'}" for family, k in PORTFOLIO_NEIGHBOURS.items())
+    shipped = ", ".join(f"{family} {portfolio_neighbours(matrix.card, family) or 'all'}"
+                        for family in ("classification", "regression"))
     print(f"first pick by {first}; neighbours: {args.neighbours or shipped}")
     print(table(evaluate(matrix, TEXT_WEIGHT if use_text else 0.0, args.neighbours, first)))
     return 0

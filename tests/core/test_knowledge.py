@@ -66,8 +66,12 @@ def test_neighbours_are_of_the_same_task_family_and_ranked_by_meta_features_with
     assert weights["close"] > weights["far"]
 
 
-@pytest.mark.parametrize(("task", "weighed", "first"), [("binary", NEIGHBOURS + 40, 9), ("regression", NEIGHBOURS, 2)])
-def test_a_classification_portfolio_weighs_its_whole_family_a_regression_one_the_nearest(task, weighed, first) -> None:
+@pytest.mark.parametrize(("card", "task", "weighed", "first"), [
+    ("xgboost", "binary", NEIGHBOURS + 40, 9),  # measured: every classification dataset makes XGBoost's best portfolio
+    ("xgboost", "regression", NEIGHBOURS, 2),
+    ("linear", "binary", NEIGHBOURS, 2),
+])
+def test_a_portfolio_weighs_the_neighbours_measured_best_for_its_card_and_task(card, task, weighed, first) -> None:
     from automl_gpt.cards.search_space import IntParam, SearchSpace
 
     # the nearest datasets mildly prefer max_depth 2, the many farther ones strongly prefer max_depth 9
@@ -75,7 +79,8 @@ def test_a_classification_portfolio_weighs_its_whole_family_a_regression_one_the
     far = [dataset(f"far{i}", [0.50, 0.495, 0.30, 0.55], task=task, rows=4.0) for i in range(40)]
     query = CardProfile(np.zeros(0, dtype=np.float32), {"log10_rows": 3.0, "log10_features": 1.0}, task)
     space = SearchSpace({"max_depth": IntParam(low=2, high=12, default=6)})
-    pick = portfolio_candidates(matrix(*near, *far), query, space, text_weight=0.0)[0]
+    mined = PerformanceMatrix(card, CONFIGS, [*near, *far], [0.5, 1.0])
+    pick = portfolio_candidates(mined, query, space, text_weight=0.0)[0]
     assert f"of {weighed} similar datasets" in pick.rationale
     assert pick.config == {"max_depth": first}
 
