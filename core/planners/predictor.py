@@ -111,16 +111,21 @@ class MatrixPredictor:
         self.spreads = np.where(spreads > 1e-9, spreads, 1.0)
         self.scores = (ratios - self.centres[:, None]) / self.spreads[:, None]  # standardised per dataset
         curve_len = len(self.fractions)
-        self.curves = np.asarray(
+        curves = np.asarray(
             [[c if c is not None and len(c) == curve_len else [np.nan] * curve_len for c in d.curves] for d in rows],
             dtype=float,
         ).reshape(len(rows), len(matrix.configs), curve_len)
+        self.curve_known = ~np.isnan(curves)
+        self.curves = np.where(self.curve_known, curves, 0.0)
         self.history = [t for t in history
                         if t.result.state == TrialState.COMPLETE and t.result.value(objective) is not None]
         self.ready = bool(len(rows) and self.pool.size and self.weights.sum() > 0)
         if not self.ready:
             return
-        self.weights = self.weights * self._agreement()
+        agreed = self.weights * self._agreement()
+        self.weights = agreed / agreed.sum()
+        # the similar datasets' weighted mean level and spread: a standardised score's units on this dataset
+        self.centre, self.spread = float(self.weights @ self.centres), float(self.weights @ self.spreads)
         self.coefficients = self._fit()
         self.residuals = np.where(self.known, self.scores - self.pool_basis @ self.coefficients, 0.0)
         self.scale = self._scale()
@@ -147,9 +152,6 @@ class MatrixPredictor:
         distances = np.sqrt(((self.pool - point) ** 2).mean(axis=1))
         return np.exp(-0.5 * (distances / CONFIG_BANDWIDTH) ** 2)
 
-    def _weights(self) -> np.ndarray:
-        return self.weights / self.weights.sum()
-
     def _fit(self) -> np.ndarray:
         """The additive model of standardised scores, fitted on the similar datasets' pool results (each weighed
         by its dataset's weight) and on the run's own trials, which get their own intercept (their level on this
@@ -159,13 +161,11 @@ class MatrixPredictor:
         point_weights = self.weights[datasets] / self.weights.mean()  # an average similar dataset's result weighs 1
         if not self.history:
             return weighted_ridge(features, targets, point_weights)
-        weights = self._weights()
-        centre, spread = float(weights @ self.centres), float(weights @ self.spreads)
         own = additive_basis(np.stack([encode(t.config, self.space) for t in self.history]))
         real = np.asarray([float(t.result.value(self.objective) or 0.0) for t in self.history]) / self.trivial
         is_own = np.concatenate([np.zeros(len(features)), np.ones(len(own))])[:, None]
         features = np.hstack([is_own, np.vstack([features, own])])
-        targets = np.concatenate([targets, (real - centre) / spread])
+        targets = np.concatenate([targets, (real - self.centre) / self.spread])
         point_weights = np.concatenate([point_weights, np.full(len(own), OWN_TRIAL_WEIGHT)])
         return weighted_ridge(features, targets, point_weights, free=2)[1:]  # the run's own intercept dropped
 
@@ -181,17 +181,16 @@ class MatrixPredictor:
         """(predicted ratio, its spread, the predicted curve of ratios) from the matrix alone."""
         if not self.ready:
             return None
-        weights = self._weights()
+        weights = self.weights
         point = encode(config, self.space)
         kernel = self._kernel(point)
         scores = self._dataset_scores(point, kernel)
-        mean = float(weights @ self.centres) + float(weights @ scores) * float(weights @ self.spreads)
+        mean = self.centre + float(weights @ scores) * self.spread
         values = self.centres + scores * self.spreads
         spread = float(math.sqrt(max(0.0, weights @ (values - weights @ values) ** 2)))
         curve_kernel = kernel[None, :, None] + 1e-12  # far from the pool, every pool curve counts alike
-        curve_known = ~np.isnan(self.curves)
-        curve = (np.where(curve_known, self.curves, 0.0) * curve_kernel).sum(axis=1) / np.maximum(
-            (curve_known * curve_kernel).sum(axis=1), 1e-12)
+        curve = (self.curves * curve_kernel).sum(axis=1) / np.maximum(
+            (self.curve_known * curve_kernel).sum(axis=1), 1e-12)
         curve_mean = (weights[:, None] * curve).sum(axis=0)
         if curve_mean[-1] > 0:
             curve_mean = curve_mean * (mean / curve_mean[-1])  # the curve ends at the predicted final value
