@@ -117,19 +117,27 @@ def loo_portfolio(name: str, matrix: PerformanceMatrix, weight: float) -> list[C
                                 text_weight=weight)
 
 
+def planner_runs(planner_name: str, args: argparse.Namespace) -> tuple[list[int], int]:
+    """The seeds a planner searches with and its trials per seed: 1 for the defaults, ``--llm-budget`` at most for
+    the LLM (with ``--llm-seeds``), the largest budget for the others."""
+    if planner_name == "llm+transfer":
+        return list(args.llm_seeds), min(max(args.budgets), args.llm_budget)
+    return list(args.seeds), 1 if planner_name == "default" else max(args.budgets)
+
+
 def run_dataset(name: str, portfolio: list[Candidate], args: argparse.Namespace) -> dict[str, Any]:
     """Every planner and seed on one held-out dataset: best-so-far validation curves."""
     harness.quiet()
     prepared = harness.setup(pmlb_card(name))
     evaluate = harness.Evaluator(prepared, harness.LIMITS, Path(args.cache))
     objective = prepared.backend.objective(prepared.card)
-    budget = max(args.budgets)
     curves: dict[str, dict[str, list[float]]] = {}
     firsts: dict[str, dict[str, list[str]]] = {}
     started = time.monotonic()
     for planner_name in args.planners:
         llm = planner_name == "llm+transfer"
-        for seed in args.llm_seeds if llm else args.seeds:
+        seeds, trials = planner_runs(planner_name, args)
+        for seed in seeds:
             context = prepared.context(seed)
             if planner_name in {"transfer", "llm+transfer"}:
                 context.portfolio = list(portfolio)
@@ -137,7 +145,6 @@ def run_dataset(name: str, portfolio: list[Candidate], args: argparse.Namespace)
                 context.options = {"llm": args.llm_name, "llm_cache": True}
             hook_name = "llm" if llm else planner_name
             planner = get_plugin_manager().hook.plan_trials(name=hook_name, context=context)
-            trials = 1 if planner_name == "default" else min(budget, args.llm_budget) if llm else budget
             history = harness.drive(planner, context, trials, evaluate, batch=args.llm_batch if llm else 1)
             curve, best = [], float("inf")
             for past in history:
@@ -264,11 +271,9 @@ def saved_result(out: Path, name: str, portfolio: list[Candidate], args: argpars
     if item.get("portfolio") != [c.rationale for c in portfolio]:
         return None
     for planner_name in args.planners:
-        llm = planner_name == "llm+transfer"
-        budget = min(max(args.budgets), args.llm_budget) if llm else max(args.budgets)
-        trials = 1 if planner_name == "default" else budget
+        seeds, trials = planner_runs(planner_name, args)
         by_seed = item["curves"].get(planner_name, {})
-        if any(len(by_seed.get(str(seed), [])) < trials for seed in (args.llm_seeds if llm else args.seeds)):
+        if any(len(by_seed.get(str(seed), [])) < trials for seed in seeds):
             return None
     return item
 
